@@ -1,0 +1,26 @@
+"""Shipped checkpoints: the weights plus everything needed to rebuild the model, loadable with
+``torch.load(..., weights_only=True)`` (plain tensors, dicts, lists, strings and numbers only)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import torch
+
+from .model import EmotionNet, ModelConfig
+
+
+def save_checkpoint(path: Path, model: EmotionNet, meta: dict) -> None:
+    tmp = Path(path).with_suffix(".tmp")
+    state = {k: v.detach().clone().contiguous() for k, v in model.state_dict().items()}
+    torch.save({"model_config": model.cfg.to_dict(), "state_dict": state, "meta": meta}, tmp)
+    os.replace(tmp, path)
+
+
+def load_checkpoint(path) -> tuple[EmotionNet, dict]:
+    ck = torch.load(path, map_location="cpu", weights_only=True)
+    model = EmotionNet(ModelConfig.from_dict(ck["model_config"]))
+    model.load_state_dict(ck["state_dict"])
+    model.eval()
+    return model, ck["meta"]

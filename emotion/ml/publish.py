@@ -1,0 +1,62 @@
+"""Ship a trained run: copy its stage-2 checkpoint into ``emotion/weights/`` with a model card.
+
+    python -m emotion.ml.publish --run runs/main [--ablation runs/ablation.json]
+
+The card holds the model and training configs, both stages' histories (PublicTest only), and any
+extra measurements given; ``python -m emotion.ml.evaluate --card ...`` then adds the PrivateTest scores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+from pathlib import Path
+
+import torch
+
+from .checkpoint import load_checkpoint, save_checkpoint
+from .engine import DEFAULT_CHECKPOINT, WEIGHTS_DIR
+
+
+def publish(run: Path, extra: dict, name: str = "fer-cnn-lstm-v1") -> Path:
+    model, meta = load_checkpoint(run / "stage2_best.pt")
+    meta = {**meta, "name": name}
+    save_checkpoint(DEFAULT_CHECKPOINT, model, meta)
+    card = {
+        "name": name,
+        "classes": list(__import__("emotion.ml.labels", fromlist=["EMOTIONS"]).EMOTIONS),
+        "input": "48x48 grayscale face, Haar crop, lighting normalisation '%s', per-image standardisation" % meta["norm"],
+        "model_config": model.cfg.to_dict(),
+        "parameters": sum(p.numel() for p in model.parameters()),
+        "data": "FER2013: trained on Training; epochs, checkpoint and smoothing chosen on PublicTest; "
+                "PrivateTest scored once",
+        "stage1": {"config": meta["stage1"], "best_epoch": meta["best_epoch"],
+                   "history": json.loads((run / "stage1_history.json").read_text())},
+        "stage2": {"config": meta["stage2"], "best_epoch": meta["stage2_best_epoch"], "ema_alpha": meta["ema_alpha"],
+                   "history": json.loads((run / "stage2_history.json").read_text())},
+        "trained_on": f"{platform.machine()} CPU, torch {torch.__version__}",
+        "limitations": [
+            "FER2013 has no video: the temporal parts were trained and benchmarked on synthetic clips built "
+            "from still faces (camera jitter, lighting drift, blur, noise, occlusion, missed detections); the "
+            "faces inside one clip are different people.",
+            "FER2013 faces are mostly frontal, 48x48, and skewed in age and ethnicity; 'disgust' has 436 "
+            "training faces.",
+        ],
+        **extra,
+    }
+    (WEIGHTS_DIR / "model_card.json").write_text(json.dumps(card, indent=1))
+    return DEFAULT_CHECKPOINT
+
+
+def main(argv=None) -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--run", type=Path, required=True)
+    p.add_argument("--ablation", type=Path, help="JSON of the normalisation ablation to include")
+    args = p.parse_args(argv)
+    extra = {"normalisation_ablation": json.loads(args.ablation.read_text())} if args.ablation else {}
+    print(publish(args.run, extra))
+
+
+if __name__ == "__main__":
+    main()

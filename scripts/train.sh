@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# The full training pipeline, resumable: stage 1, stage 2, publish, evaluate. Hours on 2 CPU cores:
+#   nohup scripts/train.sh runs/main > runs/main.out 2>&1 &
+# Re-running it continues each stage from its last checkpoint.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+run=${1:-runs/main}
+data=${FER_DATA:-../shared/datasets/fer2013.zip}
+shift || true
+py=.venv/bin/python
+$py -m emotion.ml.train stage1 --data "$data" --out "$run" "$@"
+$py -m emotion.ml.train stage2 --data "$data" --out "$run"
+ablation=()
+[ -f runs/ablation.json ] && ablation=(--ablation runs/ablation.json)
+$py -m emotion.ml.publish --run "$run" "${ablation[@]}"
+$py -m emotion.ml.evaluate --data "$data" --checkpoint emotion/weights/fer_cnn_lstm.pt --card emotion/weights/model_card.json
