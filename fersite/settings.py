@@ -67,26 +67,23 @@ ASGI_APPLICATION = "fersite.asgi.application"
 # DATABASE: SQLite by default; DATABASE_URL=postgres://user@host:port/name selects PostgreSQL.
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
 if DATABASE_URL.startswith(("postgres://", "postgresql://")):
-    from urllib.parse import urlparse
+    from urllib.parse import unquote, urlparse
 
     _u = urlparse(DATABASE_URL)
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.postgresql",
             "NAME": _u.path.lstrip("/"),
-            "USER": _u.username or "",
-            "PASSWORD": _u.password or "",
+            "USER": unquote(_u.username or ""),
+            "PASSWORD": unquote(_u.password or ""),
             "HOST": _u.hostname or "",
             "PORT": str(_u.port or ""),
         }
     }
 else:
-    DATABASES = {
-        "default": {
-            "ENGINE": "django.db.backends.sqlite3",
-            "NAME": os.environ.get("SQLITE_PATH", BASE_DIR / "var" / "db.sqlite3"),
-        }
-    }
+    SQLITE_PATH = Path(os.environ.get("SQLITE_PATH", BASE_DIR / "var" / "db.sqlite3"))
+    SQLITE_PATH.parent.mkdir(parents=True, exist_ok=True)
+    DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": SQLITE_PATH}}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

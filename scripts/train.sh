@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
-# The full training pipeline, resumable: stage 1, stage 2, publish, evaluate. Hours on 2 CPU cores:
+# The full training pipeline, resumable: stage 1, stage 2, calibrate, publish, evaluate. Hours on 2 CPU cores:
 #   nohup scripts/train.sh runs/main > runs/main.out 2>&1 &
-# Re-running it continues each stage from its last checkpoint.
+# Re-running it continues each stage from its last checkpoint. Extra arguments go to stage 1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+scripts/setup.sh
 run=${1:-runs/main}
 data=${FER_DATA:-../shared/datasets/fer2013.zip}
 shift || true
 py=.venv/bin/python
 $py -m emotion.ml.train stage1 --data "$data" --out "$run" "$@"
-$py -m emotion.ml.train stage2 --data "$data" --out "$run"
+# stage 2 has its own options (e.g. STAGE2_ARGS="--epochs 1 --subset 64" for a smoke run)
+$py -m emotion.ml.train stage2 --data "$data" --out "$run" ${STAGE2_ARGS:-}
+$py -m emotion.ml.calibrate --data "$data" --checkpoint "$run/stage2_best.pt"
 ablation=()
 [ -f runs/ablation.json ] && ablation=(--ablation runs/ablation.json)
 $py -m emotion.ml.publish --run "$run" "${ablation[@]}"

@@ -6,7 +6,11 @@ import json
 import subprocess
 import sys
 
+import struct
+import zlib
+
 import cv2
+import numpy as np
 import pytest
 
 from emotion.ml.labels import EMOTIONS
@@ -41,7 +45,7 @@ def test_clip_as_csv_with_annotated_video(tmp_path):
     out, video = tmp_path / "clip.csv", tmp_path / "clip.mp4"
     res = analyze(need(CLIP), "--format", "csv", "--out", out, "--annotate", video)
     assert res.returncode == 0, res.stderr
-    assert "frame/s" in res.stderr or "frame" in res.stderr            # the progress bar
+    assert "275/275" in res.stderr                                    # the progress bar reached the end
     rows = list(csv.DictReader(io.StringIO(out.read_text())))
     assert list(rows[0]) == ["frame", "time", "face_id", "x", "y", "w", "h", *EMOTIONS, "dominant", "model_version"]
     assert len({r["frame"] for r in rows}) > 150
@@ -69,7 +73,31 @@ def test_bad_files_give_a_message_and_a_non_zero_exit(tmp_path, name):
     assert "Traceback" not in res.stderr
 
 
-def test_truncated_mp4(tmp_path):
+def _huge_png(path, side=60000):
+    """A valid 8x8 PNG whose header claims side x side pixels (CRC fixed): a decompression bomb."""
+    ok, buf = cv2.imencode(".png", np.zeros((8, 8, 3), np.uint8))
+    b = bytearray(buf.tobytes())
+    b[16:24] = struct.pack(">II", side, side)
+    b[29:33] = struct.pack(">I", zlib.crc32(bytes(b[12:29])))
+    path.write_bytes(bytes(b))
+    return path
+
+
+def test_image_of_absurd_dimensions_is_refused_before_decoding(tmp_path):
+    res = analyze(_huge_png(tmp_path / "bomb.png"))
+    assert res.returncode != 0 and "over the limit" in res.stderr and "Traceback" not in res.stderr
+
+
+def test_bad_checkpoint_and_unwritable_output(tmp_path):
+    (tmp_path / "bad.pt").write_bytes(b"not a checkpoint")
+    res = analyze(need(MEDIA / "obama.jpg"), "--checkpoint", tmp_path / "bad.pt")
+    assert res.returncode != 0 and "cannot load the model checkpoint" in res.stderr
+    assert "Traceback" not in res.stderr
+    res = analyze(need(MEDIA / "obama.jpg"), "--out", tmp_path / "no" / "such" / "dir.csv")
+    assert res.returncode != 0 and "could not write" in res.stderr and "Traceback" not in res.stderr
+
+
+def test_mp4_cut_before_its_index(tmp_path):
     data = need(CLIP).read_bytes()
     (tmp_path / "cut.mp4").write_bytes(data[: len(data) * 2 // 3])
     res = analyze(tmp_path / "cut.mp4")

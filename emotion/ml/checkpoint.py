@@ -21,6 +21,8 @@ def save_checkpoint(path: Path, model: EmotionNet, meta: dict) -> None:
 def load_checkpoint(path) -> tuple[EmotionNet, dict]:
     ck = torch.load(path, map_location="cpu", weights_only=True)
     model = EmotionNet(ModelConfig.from_dict(ck["model_config"]))
-    model.load_state_dict(ck["state_dict"])
+    state = dict(ck["state_dict"])
+    state.setdefault("output_bias", torch.zeros_like(model.output_bias))   # checkpoints made before calibration
+    model.load_state_dict(state)
     model.eval()
     return model, ck["meta"]

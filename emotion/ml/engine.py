@@ -92,7 +92,7 @@ class Engine:
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16):
             feats, logits = self.model.frames(x)
         refined, state = self.model.temporal(feats.unsqueeze(1), logits.unsqueeze(1), state)
-        return refined[:, 0].softmax(-1).numpy(), state
+        return self.model.probs(refined[:, 0]).numpy(), state
 
     def classify_faces(self, faces: np.ndarray) -> np.ndarray:
         faces = np.asarray(faces)
@@ -100,7 +100,8 @@ class Engine:
             raise ValueError(f"expected uint8 faces of shape (N, 48, 48), got {faces.dtype} {faces.shape}")
         if len(faces) == 0:
             return np.zeros((0, len(EMOTIONS)), np.float32)
-        return self._step(faces)[0]
+        # chunks bound the activations' memory whatever N is
+        return np.concatenate([self._step(faces[i:i + 256])[0] for i in range(0, len(faces), 256)])
 
     # --- whole images, videos, streams -------------------------------------------------------------
     def analyze_image(self, bgr: np.ndarray) -> List[FaceResult]:
@@ -156,12 +157,18 @@ class EmotionStream:
         self._thumb: Optional[np.ndarray] = None
 
     def process(self, bgr: np.ndarray) -> List[FaceResult]:
+        """The faces seen in this frame, each with probabilities smoothed over its own past frames."""
         gray = to_gray(bgr)
-        if self._since_scan + 1 >= self.detect_every or self._scene_cut(gray) or self.frames == 0:
+        cut = self._scene_cut(gray)
+        if cut:                                   # new shot: whoever is there now is someone new
+            self.tracker.clear()
+            self.states.clear()
+        if cut or self.frames == 0 or self._since_scan + 1 >= self.detect_every:
             found = self.engine.detector.detect(gray, scale_factor=self.scan_scale_factor)
             tracks, dropped = self.tracker.update(gray, found)
             for tid in dropped:
                 self.states.pop(tid, None)
+            tracks = [t for t in tracks if t.misses == 0]
             self._since_scan = 0
         else:
             tracks = self.tracker.follow(gray, self.engine.detector.detect_near)

@@ -65,7 +65,7 @@ def single_face_probs(model, faces01: torch.Tensor, temporal: bool, batch: int =
     feats, logits = clip_frames(model, faces01.unsqueeze(1), chunk=batch)
     if temporal:
         logits, _ = model.temporal(feats, logits)
-    return logits[:, 0].softmax(-1).numpy()
+    return model.probs(logits[:, 0]).numpy()
 
 
 def evaluate(checkpoint: Path, data: str) -> dict:
@@ -82,7 +82,7 @@ def evaluate(checkpoint: Path, data: str) -> dict:
         results["private_test"][name] = rep
     spec = ClipSpec(**meta.get("stage2", {}).get("clip", asdict(ClipSpec())))
     feats, logits, ys = build_clip_set(faces, torch.from_numpy(y), PRIVATE_CLIPS, PRIVATE_CLIP_SEED, spec, True, model)
-    cnn = logits.softmax(-1).numpy()
+    cnn = model.probs(logits).numpy()
     alpha = meta.get("ema_alpha", 0.5)
     ys = ys.numpy()
     results["temporal_benchmark"] = {

@@ -15,6 +15,9 @@ import cv2
 import numpy as np
 
 MAX_IMAGE_PIXELS = int(os.environ.get("FER_MAX_IMAGE_PIXELS", 50_000_000))
+# OpenCV reads this once, at its first decode, and refuses larger images before allocating them:
+# a small file that claims huge dimensions is never decoded.
+os.environ.setdefault("OPENCV_IO_MAX_IMAGE_PIXELS", str(MAX_IMAGE_PIXELS))
 
 
 class MediaError(ValueError):
@@ -63,7 +66,13 @@ def decode_image(data: bytes, name: str = "image") -> np.ndarray:
     buf = np.frombuffer(data, np.uint8)
     if buf.size == 0:
         raise UnreadableMediaError(f"{name}: the file is empty")
-    img = cv2.imdecode(buf, cv2.IMREAD_COLOR)
+    try:
+        img = cv2.imdecode(buf, cv2.IMREAD_COLOR)
+    except cv2.error as exc:               # raised from the header, before any pixel is decoded
+        if "MAX_IMAGE_PIXELS" in str(exc):
+            raise UnreadableMediaError(f"{name}: the image's dimensions are over the limit of "
+                                       f"{MAX_IMAGE_PIXELS:,} pixels") from None
+        img = None
     if img is None:
         raise NotDecodableError(f"{name}: not an image OpenCV can decode")
     if img.shape[0] * img.shape[1] > MAX_IMAGE_PIXELS:
@@ -74,7 +83,11 @@ def decode_image(data: bytes, name: str = "image") -> np.ndarray:
 
 def read_image(path) -> np.ndarray:
     path = _require_file(path)
-    return decode_image(path.read_bytes(), str(path))
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise UnreadableMediaError(f"{path}: cannot be read ({exc.strerror})") from None
+    return decode_image(data, str(path))
 
 
 def probe_video(path) -> VideoInfo:
@@ -99,31 +112,36 @@ def iter_frames(path, step: int = 1) -> Iterator[Tuple[int, np.ndarray]]:
     it could decode, when the stream ends well before the frame count in the header."""
     info = probe_video(path)
     cap = cv2.VideoCapture(str(path))
-    index = 0
+    index, last_ms = 0, 0.0
     try:
         while True:
             if index % step == 0:
                 ok, frame = cap.read()
                 if not ok:
                     break
+                last_ms = cap.get(cv2.CAP_PROP_POS_MSEC)
                 yield index, frame
             elif not cap.grab():
                 break
             index += 1
     finally:
         cap.release()
-    # Containers round their frame counts; a shortfall of a few frames is normal, a large one is damage.
-    if index < info.frame_count * 0.95 - 2:
+    # Containers round their frame counts, and some estimate them from duration x fps (variable frame
+    # rate): only a stream that stops short both in frames and in time is called damaged.
+    short_in_time = last_ms / 1000.0 < info.duration * 0.95 - 0.1
+    if index < info.frame_count * 0.95 - 2 and short_in_time:
         raise TruncatedVideoError(f"{path}: the video is truncated or damaged: decoding stopped at frame "
                                   f"{index} of {info.frame_count}", frames_read=index)
 
 
 def open_media(path) -> Tuple[str, Optional[np.ndarray]]:
     """Decide the kind by content, never by name: ("image", BGR array) or ("video", None)."""
-    try:
-        return "image", read_image(path)
-    except NotDecodableError:
-        pass
+    path = _require_file(path)
+    if cv2.haveImageReader(str(path)):           # reads the file's signature only, not the whole file
+        try:
+            return "image", read_image(path)
+        except NotDecodableError:
+            pass
     try:
         probe_video(path)
     except NotDecodableError:

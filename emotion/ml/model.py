@@ -89,6 +89,13 @@ class EmotionNet(nn.Module):
         self.cfg = cfg
         self.cnn = FaceCNN(cfg)
         self.temporal = TemporalHead(cfg)
+        # Added to the output logits (per-frame and refined alike) when probabilities are reported;
+        # set after training by ``calibrate`` on PublicTest, zero before.
+        self.register_buffer("output_bias", torch.zeros(cfg.num_classes))
+
+    def probs(self, logits: torch.Tensor) -> torch.Tensor:
+        """Reported probabilities of (…, C) logits."""
+        return (logits + self.output_bias).softmax(-1)
 
     def frames(self, x: torch.Tensor, tta: bool = True) -> Tuple[torch.Tensor, torch.Tensor]:
         """(N, 1, 48, 48) standardised faces -> features (N, F), CNN logits (N, C).

@@ -9,6 +9,7 @@ extra measurements given; ``python -m emotion.ml.evaluate --card ...`` then adds
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import platform
 from pathlib import Path
@@ -25,6 +26,7 @@ def publish(run: Path, extra: dict, name: str = "fer-cnn-lstm-v1") -> Path:
     save_checkpoint(DEFAULT_CHECKPOINT, model, meta)
     card = {
         "name": name,
+        "checkpoint_sha256": hashlib.sha256(DEFAULT_CHECKPOINT.read_bytes()).hexdigest(),
         "classes": list(__import__("emotion.ml.labels", fromlist=["EMOTIONS"]).EMOTIONS),
         "input": "48x48 grayscale face, Haar crop, lighting normalisation '%s', per-image standardisation" % meta["norm"],
         "model_config": model.cfg.to_dict(),
@@ -33,6 +35,7 @@ def publish(run: Path, extra: dict, name: str = "fer-cnn-lstm-v1") -> Path:
                 "PrivateTest scored once",
         "stage1": {"config": meta["stage1"], "best_epoch": meta["best_epoch"],
                    "history": json.loads((run / "stage1_history.json").read_text())},
+        "calibration": meta.get("calibration"),
         "stage2": {"config": meta["stage2"], "best_epoch": meta["stage2_best_epoch"], "ema_alpha": meta["ema_alpha"],
                    "history": json.loads((run / "stage2_history.json").read_text())},
         "trained_on": f"{platform.machine()} CPU, torch {torch.__version__}",

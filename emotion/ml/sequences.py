@@ -10,6 +10,7 @@ different people (FER2013 has no identities): a limitation of the proxy, stated 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -36,12 +37,13 @@ def make_clips(faces01: torch.Tensor, labels: torch.Tensor, n: int, g: torch.Gen
                spec: ClipSpec = ClipSpec()):
     """faces01 (N, 1, 48, 48) in [0, 1], labels (N,) -> clips (n, T, 1, 48, 48) in [0, 1], labels (n, T)."""
     T = spec.length
-    raw = T + int(T * spec.miss_rate * 2) + 2   # raw timeline; missed frames are dropped from it
-    src_a, src_b, w, lab = _expression_timeline(labels, n, raw, g, spec)
-    keep = _detected_frames(n, raw, T, g, spec)                 # (n, T) indices into the raw timeline
+    keep = _detected_frames(n, T, g, spec)         # (n, T) indices into a raw timeline with missed frames
+    src_a, src_b, w, lab = _expression_timeline(labels, keep, g, spec)
     src_a, src_b, w, lab = (torch.gather(v, 1, keep) for v in (src_a, src_b, w, lab))
     frames = torch.lerp(faces01[src_a.flatten()], faces01[src_b.flatten()], w.flatten().view(-1, 1, 1, 1))
-    frames = augment.warp(frames, _camera_path(n, T, keep, g, spec).view(-1, 2, 3))
+    path = _camera_path(n, int(keep.max()) + 1, g, spec)                       # (n, raw, 2, 3)
+    path = torch.gather(path, 1, keep.view(n, T, 1, 1).expand(n, T, 2, 3))      # a miss jumps ahead
+    frames = augment.warp(frames, path.reshape(-1, 2, 3))
     frames = _lighting(frames.view(n, T, 1, 48, 48), keep, g)
     frames = _blur_some(frames.flatten(0, 1), g, spec.blur_rate)
     frames = _occlude(frames.view(n, T, 1, 48, 48), g, spec)
@@ -50,50 +52,54 @@ def make_clips(faces01: torch.Tensor, labels: torch.Tensor, n: int, g: torch.Gen
     return frames.clamp(0, 1), lab
 
 
-def _expression_timeline(labels, n, raw, g, spec):
-    """Which face(s) each raw frame shows, the blend weight towards the second, and the frame label."""
-    segs = torch.randint(1, spec.max_segments + 1, (n,), generator=g)
-    src = torch.randint(0, len(labels), (n, spec.max_segments), generator=g)
-    # change points, at least min_segment apart, placed uniformly over the free room
-    free = (raw - segs * spec.min_segment).clamp_min(0)
-    cuts = torch.sort(torch.rand(n, spec.max_segments - 1, generator=g), dim=1).values
-    cuts = (cuts * free.view(-1, 1)).long() + spec.min_segment * torch.arange(1, spec.max_segments).view(1, -1)
-    t = torch.arange(raw).view(1, -1)
-    active = torch.arange(1, spec.max_segments).view(1, -1) < segs.view(-1, 1)  # (n, S-1)
-    seg_idx = ((t.unsqueeze(-1) >= cuts.unsqueeze(1)) & active.unsqueeze(1)).sum(-1)  # (n, raw)
-    fade = torch.randint(0, spec.fade + 1, (n, 1), generator=g)
-    # frames just before a cut fade towards the next face
-    next_cut = torch.where(active, cuts, torch.full_like(cuts, 10 ** 6))
-    nearest = torch.gather(next_cut, 1, seg_idx.clamp_max(spec.max_segments - 2)).expand(n, raw) \
-        if spec.max_segments > 1 else torch.full((n, raw), 10 ** 6)
-    until = (nearest - t).float()
-    w = torch.where((until <= fade) & (until > 0) & (seg_idx < segs.view(-1, 1) - 1),
-                    1 - until / (fade.float() + 1), torch.zeros(()))
-    src_a = torch.gather(src, 1, seg_idx)
-    src_b = torch.gather(src, 1, (seg_idx + 1).clamp_max(spec.max_segments - 1))
-    lab = torch.where(w > 0.5, labels[src_b], labels[src_a])
-    return src_a, src_b, w, lab
-
-
-def _detected_frames(n, raw, T, g, spec):
+def _detected_frames(n, T, g, spec):
     """Indices of the raw frames the detector found: mostly consecutive, sometimes one skipped."""
     step = 1 + (torch.rand(n, T, generator=g) < spec.miss_rate).long()
     step[:, 0] = 0
     start = torch.randint(0, 3, (n, 1), generator=g)
-    return (start + step.cumsum(1)).clamp_max(raw - 1)
+    return start + step.cumsum(1)
 
 
-def _camera_path(n, T, keep, g, spec):
-    """(n, T, 2, 3) crop geometry: a per-clip pose plus a random walk of box jitter per frame."""
+def _expression_timeline(labels, keep, g, spec):
+    """Which face(s) each raw frame shows, the blend weight towards the second, and the frame label.
+
+    Change points fall inside each clip's own span of raw frames, at least min_segment apart."""
+    n, S = keep.shape[0], spec.max_segments
+    raw = int(keep.max()) + 1
+    segs = torch.randint(1, S + 1, (n,), generator=g)
+    src = torch.randint(0, len(labels), (n, S), generator=g)
+    active = torch.arange(1, S).view(1, -1) < segs.view(-1, 1)                    # (n, S-1)
+    # uniform positions for the active cuts only: inactive slots sort last
+    u = torch.where(active, torch.rand(n, S - 1, generator=g), torch.ones(()))
+    u = torch.sort(u, dim=1).values
+    first, span = keep[:, :1], keep[:, -1:] - keep[:, :1] + 1
+    free = (span - segs.view(-1, 1) * spec.min_segment).clamp_min(0)
+    cuts = first + (u * free).long() + spec.min_segment * torch.arange(1, S).view(1, -1)
+    t = torch.arange(raw).view(1, -1)
+    seg_idx = ((t.unsqueeze(-1) >= cuts.unsqueeze(1)) & active.unsqueeze(1)).sum(-1)  # (n, raw)
+    # frames just before a cut fade towards the next face
+    next_cut = torch.where(active, cuts, torch.full_like(cuts, 10 ** 6))
+    nearest = torch.gather(next_cut, 1, seg_idx.clamp_max(S - 2))
+    until = (nearest - t).float()
+    fade = torch.randint(0, spec.fade + 1, (n, 1), generator=g)
+    w = torch.where((until <= fade) & (until > 0) & (seg_idx < segs.view(-1, 1) - 1),
+                    1 - until / (fade.float() + 1), torch.zeros(()))
+    src_a = torch.gather(src, 1, seg_idx)
+    src_b = torch.gather(src, 1, (seg_idx + 1).clamp_max(S - 1))
+    lab = torch.where(w > 0.5, labels[src_b], labels[src_a])
+    return src_a, src_b, w, lab
+
+
+def _camera_path(n, raw, g, spec):
+    """(n, raw, 2, 3) crop geometry: a per-clip pose plus a random walk of box jitter per raw frame."""
     def walk(scale):
-        steps = torch.randn(n, T, generator=g) * scale
-        return steps.cumsum(1) * 0.6 + torch.randn(n, T, generator=g) * scale * 0.5
-    import math
+        steps = torch.randn(n, raw, generator=g) * scale
+        return steps.cumsum(1) * 0.6 + torch.randn(n, raw, generator=g) * scale * 0.5
     rot = (torch.rand(n, 1, generator=g) * 2 - 1) * math.radians(10) + walk(math.radians(spec.jitter_rot))
     scale = torch.empty(n, 1).uniform_(0.9, 1.1, generator=g) * torch.exp(walk(spec.jitter_scale))
     tx = (torch.rand(n, 1, generator=g) * 2 - 1) * 0.1 + walk(spec.jitter_shift)
     ty = (torch.rand(n, 1, generator=g) * 2 - 1) * 0.1 + walk(spec.jitter_shift)
-    flip = torch.where(torch.rand(n, 1, generator=g) < 0.5, -1.0, 1.0).expand(n, T)
+    flip = torch.where(torch.rand(n, 1, generator=g) < 0.5, -1.0, 1.0).expand(n, raw)
     cos, sin = torch.cos(rot) / scale, torch.sin(rot) / scale
     row0 = torch.stack([cos * flip, -sin, tx], -1)
     row1 = torch.stack([sin * flip, cos, ty], -1)

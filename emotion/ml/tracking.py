@@ -10,7 +10,7 @@ for ``max_misses`` detection rounds in a row is dropped; a face that comes back 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, List, Optional, Sequence
+from typing import Callable, List, Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
@@ -77,15 +77,25 @@ class FaceTracker:
     def follow(self, gray: np.ndarray, locate: Optional[Callable[[np.ndarray, Box], Optional[Box]]] = None
                ) -> List[Track]:
         """A frame without full detection: ``locate(gray, box)`` (a detector run near the box) moves each
-        track if it finds the face; otherwise the track's template is matched nearby."""
+        track if it finds the face; otherwise the track's template is matched nearby. Returns the tracks
+        whose face was found in this frame; the others keep their box until the next detection round."""
+        seen = []
         for track in self.tracks:
             found = locate(gray, track.box) if locate is not None else None
             if found is not None:
                 track.box = found
                 track.template = self._template(gray, found)
             elif track.template is not None:
-                track.box = self._search(gray, track)
-        return list(self.tracks)
+                found = self._search(gray, track)
+                if found is not None:
+                    track.box = found
+            if found is not None:
+                seen.append(track)
+        return seen
+
+    def clear(self) -> None:
+        """Forget every face (a scene cut); ids keep counting up, so none is reused."""
+        self.tracks = []
 
     def _template(self, gray: np.ndarray, box: Box) -> Optional[np.ndarray]:
         x, y, w, h = box
@@ -94,19 +104,19 @@ class FaceTracker:
             return None
         return cv2.resize(patch, (self.template_side, self.template_side), interpolation=cv2.INTER_AREA)
 
-    def _search(self, gray: np.ndarray, track: Track) -> Box:
+    def _search(self, gray: np.ndarray, track: Track) -> Optional[Box]:
         x, y, w, h = track.box
         s = self.template_side / max(w, 1)           # work at the template's scale: cheap
         pad = int(round(0.3 * w))
         x0, y0 = max(x - pad, 0), max(y - pad, 0)
         x1, y1 = min(x + w + pad, gray.shape[1]), min(y + h + pad, gray.shape[0])
         if x1 - x0 < w or y1 - y0 < h:
-            return track.box
+            return None
         window = cv2.resize(gray[y0:y1, x0:x1], (max(round((x1 - x0) * s), self.template_side),
                                                  max(round((y1 - y0) * s), self.template_side)),
                             interpolation=cv2.INTER_AREA)
         score = cv2.matchTemplate(window, track.template, cv2.TM_CCOEFF_NORMED)
         _, best, _, (bx, by) = cv2.minMaxLoc(score)
-        if best < 0.5:                                 # lost (occluded, turned away): stay put
-            return track.box
+        if best < 0.5:                                 # lost: occluded, turned away, gone
+            return None
         return (int(round(x0 + bx / s)), int(round(y0 + by / s)), w, h)

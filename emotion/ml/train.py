@@ -105,7 +105,7 @@ def train_stage1(cfg: Stage1Config, data: str, out: Path, threads: int = 0) -> d
         start, history, best_acc = ck["epoch"] + 1, ck["history"], ck["best_acc"]
         # Rebuild the schedule's position from the step count rather than loading its state, so a run
         # can be resumed with a different number of epochs (the curve is a function of the step).
-        for _ in range(start * steps_per_epoch):
+        for _ in range(min(start * steps_per_epoch, sched.total_steps - 1)):
             sched.step()
         log.info("resumed stage 1 at epoch %d (best PublicTest acc %.4f)", start, best_acc)
     log.info("stage 1: %d training faces, config %s", len(xtr), json.dumps(asdict(cfg)))

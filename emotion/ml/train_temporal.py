@@ -30,8 +30,8 @@ log = logging.getLogger("emotion.train")
 
 @dataclass
 class Stage2Config:
-    epochs: int = 5
-    clips_per_epoch: int = 3000
+    epochs: int = 4
+    clips_per_epoch: int = 2400
     batch_size: int = 32          # clips per step
     lr: float = 2e-3
     val_clips: int = 600          # PublicTest clips for choosing the epoch and the smoothing factor
@@ -69,7 +69,7 @@ def build_clip_set(faces01, labels, n, seed, spec: ClipSpec, bf16, model, batch=
 def lstm_probs(model, feats, logits) -> np.ndarray:
     model.eval()
     refined, _ = model.temporal(feats, logits)
-    return refined.softmax(-1).numpy()
+    return model.probs(refined).numpy()
 
 
 def ema_probs(probs: np.ndarray, alpha: float) -> np.ndarray:
@@ -117,7 +117,7 @@ def train_stage2(cfg: Stage2Config, data: str, out: Path, threads: int = 0) -> d
         model.temporal.load_state_dict(ck["temporal"]); opt.load_state_dict(ck["opt"])
         start, history, best_f1 = ck["epoch"] + 1, ck["history"], ck["best_f1"]
         log.info("resumed stage 2 at epoch %d", start)
-    steps = cfg.clips_per_epoch // cfg.batch_size
+    steps = max(1, cfg.clips_per_epoch // cfg.batch_size)
     for epoch in range(start, cfg.epochs):
         g = torch.Generator().manual_seed(cfg.seed * 1000 + epoch)
         lr = cfg.lr * 0.5 * (1 + np.cos(np.pi * epoch / cfg.epochs))

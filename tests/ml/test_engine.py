@@ -82,7 +82,18 @@ def test_stream_carries_state_per_face(engine):
     stream.reset()
     again = stream.process(img)
     np.testing.assert_allclose(again[0].probs, first[0].probs, atol=1e-5)
-    assert stream.process(np.zeros((240, 320, 3), np.uint8)) == [] or True
+
+
+def test_stream_forgets_faces_that_are_gone_and_new_shots(engine):
+    obama, biden = (read_image(need(MEDIA / n)) for n in ("obama.jpg", "biden.jpg"))
+    biden = np.ascontiguousarray(biden[:obama.shape[0], 30:30 + obama.shape[1]])   # same size, face kept
+    stream = engine.stream(detect_every=3)
+    assert [f.face_id for f in stream.process(obama)] == [1]
+    blank = np.full_like(obama, 128)
+    assert [stream.process(blank) for _ in range(4)] == [[]] * 4      # gone: no stale box reported
+    stream.reset()
+    stream.process(obama)
+    assert [f.face_id for f in stream.process(biden)] == [2]            # a cut: a new person, a new id
 
 
 def test_frame_step(engine):

@@ -54,3 +54,30 @@ def test_ema_smoothing():
     out = ema_probs(p, 0.5)
     np.testing.assert_allclose(out[0, :, 1], [0, 0.5, 0.75])
     np.testing.assert_allclose(ema_probs(p, 1.0), p)
+
+
+def test_cross_fade_weights_and_labels_switch_half_way():
+    from emotion.ml.sequences import _expression_timeline
+    spec = ClipSpec(fade=3, max_segments=2)
+    keep = torch.arange(24).view(1, -1).expand(400, 24)
+    labels = torch.arange(7)
+    src_a, src_b, w, lab = _expression_timeline(labels, keep, torch.Generator().manual_seed(0), spec)
+    changed = 0
+    for a, b, ww, y in zip(src_a, src_b, w, lab):
+        assert torch.equal(y, torch.where(ww > 0.5, labels[b], labels[a]))
+        if a[0] == a[-1]:                        # one expression (or the same face drawn twice)
+            continue
+        changed += 1
+        cut = int((a != a[0]).nonzero()[0])
+        ramp = ww[:cut][ww[:cut] > 0]
+        assert (ramp[1:] > ramp[:-1]).all() and len(ramp) <= 3 and (ramp < 1).all()
+        assert cut >= spec.min_segment and 24 - cut >= spec.min_segment
+    assert 100 < changed < 300                   # about half the clips change expression
+
+
+def test_missed_detections_skip_ahead_in_time():
+    from emotion.ml.sequences import _detected_frames
+    keep = _detected_frames(500, 24, torch.Generator().manual_seed(0), ClipSpec(miss_rate=0.1))
+    steps = keep[:, 1:] - keep[:, :-1]
+    assert set(steps.unique().tolist()) == {1, 2}
+    assert 0.05 < float((steps == 2).float().mean()) < 0.15

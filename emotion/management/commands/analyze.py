@@ -37,10 +37,11 @@ class Command(BaseCommand):
         path: Path = opts["path"]
         if opts["frame_step"] < 1 or opts["detect_every"] < 1:
             raise CommandError("--frame-step and --detect-every must be at least 1")
+        checkpoint = opts["checkpoint"] or settings.EMOTION_CHECKPOINT or None
         try:
-            engine = load_engine(opts["checkpoint"] or settings.EMOTION_CHECKPOINT or None)
-        except FileNotFoundError as exc:
-            raise CommandError(str(exc))
+            engine = load_engine(checkpoint)
+        except Exception as exc:      # a missing, truncated or foreign file: say so, no traceback
+            raise CommandError(f"cannot load the model checkpoint {checkpoint or '(shipped)'}: {exc}")
         rows, error = [], None
         try:
             kind, image = open_media(path)
@@ -49,22 +50,27 @@ class Command(BaseCommand):
             else:
                 rows = self._video(engine, path, opts)
         except TruncatedVideoError as exc:
-            rows, error = exc.rows, str(exc)
+            rows, error = getattr(exc, "rows", []), exc
         except MediaError as exc:
             raise CommandError(str(exc))
         if rows:
             self._write(rows, opts, engine.version, path, kind)
         if error:
-            raise CommandError(f"{error}; the results of the {len({r['frame'] for r in rows})} frames "
-                               "decoded before that were written")
+            kept = f"; the results of the {error.frames_read} frames decoded before that were written" if rows else ""
+            raise CommandError(f"{error}{kept}")
         if not rows:
             raise CommandError(f"{path}: no faces found in this {kind}")
 
     def _image(self, engine, bgr, opts):
         faces = engine.analyze_image(bgr)
         if opts["annotate"] and faces:
-            if not cv2.imwrite(str(opts["annotate"]), draw_faces(bgr, faces)):
-                raise CommandError(f"could not write {opts['annotate']} (unknown image extension?)")
+            try:
+                written = cv2.imwrite(str(opts["annotate"]), draw_faces(bgr, faces))
+            except cv2.error:
+                written = False
+            if not written:
+                raise CommandError(f"could not write the image {opts['annotate']} (is the extension an image "
+                                   "format, and the folder writable?)")
         return [record_row(FrameRecord(0, 0.0, f), engine.version) for f in faces]
 
     def _video(self, engine, path, opts):
@@ -103,7 +109,10 @@ class Command(BaseCommand):
         else:
             text = rows_to_table(rows)
         if opts["out"]:
-            opts["out"].write_text(text if text.endswith("\n") else text + "\n")
+            try:
+                opts["out"].write_text(text if text.endswith("\n") else text + "\n")
+            except OSError as exc:
+                raise CommandError(f"could not write {opts['out']}: {exc.strerror}")
             self.stderr.write(f"wrote {len(rows)} results to {opts['out']}")
         else:
             self.stdout.write(text)
