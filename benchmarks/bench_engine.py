@@ -59,7 +59,7 @@ def main(argv=None) -> dict:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--runs", type=int, default=5)
     p.add_argument("--threads", type=int, default=1)
-    p.add_argument("--detect-every", type=int, nargs="+", default=[5])
+    p.add_argument("--detect-every", type=int, nargs="+", default=[10])
     p.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "engine.json")
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)

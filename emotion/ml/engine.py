@@ -112,10 +112,10 @@ class Engine:
         probs = self.classify_faces(crop_faces(gray, boxes))
         return [FaceResult(i + 1, b, p) for i, (b, p) in enumerate(zip(boxes, probs))]
 
-    def stream(self, detect_every: int = 5) -> "EmotionStream":
+    def stream(self, detect_every: int = 10) -> "EmotionStream":
         return EmotionStream(self, detect_every)
 
-    def iter_video(self, path, frame_step: int = 1, detect_every: int = 5,
+    def iter_video(self, path, frame_step: int = 1, detect_every: int = 10,
                    progress: Optional[Callable[[int, int], None]] = None
                    ) -> Iterator[Tuple[int, float, np.ndarray, List[FaceResult]]]:
         """(frame index, time in s, BGR frame, faces) for each analysed frame. ``progress(done, total)``
@@ -128,7 +128,7 @@ class Engine:
             if progress is not None:
                 progress(index + 1, info.frame_count)
 
-    def analyze_video(self, path, frame_step: int = 1, detect_every: int = 5,
+    def analyze_video(self, path, frame_step: int = 1, detect_every: int = 10,
                       progress: Optional[Callable[[int, int], None]] = None) -> Iterator[FrameRecord]:
         """Per-frame, per-face records; see ``iter_video``."""
         for index, t, _, faces in self.iter_video(path, frame_step, detect_every, progress):
@@ -144,7 +144,7 @@ class EmotionStream:
     costs a few percent of a full detection.
     """
 
-    def __init__(self, engine: Engine, detect_every: int = 5, scan_scale_factor: float = 1.2):
+    def __init__(self, engine: Engine, detect_every: int = 10, scan_scale_factor: float = 1.1):
         self.engine = engine
         self.detect_every = max(1, detect_every)
         # The periodic full-frame scan only has to find new faces (known ones are re-detected near
@@ -163,15 +163,15 @@ class EmotionStream:
         if cut:                                   # new shot: whoever is there now is someone new
             self.tracker.clear()
             self.states.clear()
+        detector = self.engine.detector
+        tracks = self.tracker.follow(gray, detector.detect_near)
         if cut or self.frames == 0 or self._since_scan + 1 >= self.detect_every:
-            found = self.engine.detector.detect(gray, scale_factor=self.scan_scale_factor)
+            found = detector.detect(gray, scale_factor=self.scan_scale_factor)
             tracks, dropped = self.tracker.update(gray, found)
             for tid in dropped:
                 self.states.pop(tid, None)
-            tracks = [t for t in tracks if t.misses == 0]
             self._since_scan = 0
         else:
-            tracks = self.tracker.follow(gray, self.engine.detector.detect_near)
             self._since_scan += 1
         self.frames += 1
         if not tracks:

@@ -38,6 +38,7 @@ class Track:
     id: int
     box: Box
     misses: int = 0                      # detection rounds in a row without a match
+    located: Optional[str] = None        # how it was found in the latest frame: detector, template, None
     template: Optional[np.ndarray] = field(default=None, repr=False)
 
 
@@ -50,7 +51,9 @@ class FaceTracker:
         self._next_id = 1
 
     def update(self, gray: np.ndarray, detections: Sequence[Box]) -> Tuple[List[Track], List[int]]:
-        """A detection round: match, create and drop tracks. Returns live tracks and the ids dropped."""
+        """A full detection round: match, create and drop tracks. Call ``follow`` first on the same
+        frame, so known faces the scan misses are still located near their boxes. Returns the tracks
+        located in this frame and the ids dropped."""
         pairs = sorted(((iou(t.box, d), -centre_distance(t.box, d), ti, di)
                         for ti, t in enumerate(self.tracks) for di, d in enumerate(detections)), reverse=True)
         used_t, used_d = set(), set()
@@ -59,39 +62,43 @@ class FaceTracker:
                 continue
             used_t.add(ti); used_d.add(di)
             track = self.tracks[ti]
-            track.box, track.misses = detections[di], 0
+            track.box, track.located = detections[di], "detector"
             track.template = self._template(gray, track.box)
         dropped = []
         for ti, track in enumerate(self.tracks):
-            if ti not in used_t:
+            if ti in used_t or track.located == "detector":
+                track.misses = 0
+            else:                         # only a template match, or nothing: the face may be gone
                 track.misses += 1
                 if track.misses > self.max_misses:
                     dropped.append(track.id)
         self.tracks = [t for t in self.tracks if t.id not in dropped]
         for di, det in enumerate(detections):
             if di not in used_d:
-                self.tracks.append(Track(self._next_id, tuple(det), template=self._template(gray, det)))
+                self.tracks.append(Track(self._next_id, tuple(det), located="detector",
+                                         template=self._template(gray, det)))
                 self._next_id += 1
-        return list(self.tracks), dropped
+        located = [t for t in self.tracks if t.located]
+        for t in self.tracks:              # a flag holds for one frame: follow sets it anew
+            t.located = None
+        return located, dropped
 
     def follow(self, gray: np.ndarray, locate: Optional[Callable[[np.ndarray, Box], Optional[Box]]] = None
                ) -> List[Track]:
-        """A frame without full detection: ``locate(gray, box)`` (a detector run near the box) moves each
-        track if it finds the face; otherwise the track's template is matched nearby. Returns the tracks
-        whose face was found in this frame; the others keep their box until the next detection round."""
-        seen = []
+        """Locate each known face in a new frame: ``locate(gray, box)`` (a detector run near the box)
+        if it finds it, else the track's template matched nearby. Returns the tracks located; the
+        others keep their box until a detection round finds them or drops them."""
         for track in self.tracks:
             found = locate(gray, track.box) if locate is not None else None
             if found is not None:
-                track.box = found
+                track.box, track.located = found, "detector"
                 track.template = self._template(gray, found)
-            elif track.template is not None:
-                found = self._search(gray, track)
-                if found is not None:
-                    track.box = found
+                continue
+            found = self._search(gray, track) if track.template is not None else None
+            track.located = "template" if found is not None else None
             if found is not None:
-                seen.append(track)
-        return seen
+                track.box = found
+        return [t for t in self.tracks if t.located]
 
     def clear(self) -> None:
         """Forget every face (a scene cut); ids keep counting up, so none is reused."""
@@ -117,6 +124,6 @@ class FaceTracker:
                             interpolation=cv2.INTER_AREA)
         score = cv2.matchTemplate(window, track.template, cv2.TM_CCOEFF_NORMED)
         _, best, _, (bx, by) = cv2.minMaxLoc(score)
-        if best < 0.5:                                 # lost: occluded, turned away, gone
+        if not best >= 0.5:                            # lost (occluded, gone) or a flat window (NaN)
             return None
         return (int(round(x0 + bx / s)), int(round(y0 + by / s)), w, h)

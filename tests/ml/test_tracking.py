@@ -56,6 +56,15 @@ def test_follow_moves_the_box_with_the_face():
     (track,) = tr.follow(moved)
     x, y, w, h = track.box
     assert abs(x - 92) <= 2 and abs(y - 58) <= 2 and (w, h) == (60, 60)
-    blank = np.zeros_like(frame)                          # face gone: the box stays put
-    (track,) = tr.follow(blank)
-    assert track.box == (x, y, w, h)
+    blank = np.zeros_like(frame)                          # face gone: not located, the box stays put
+    assert tr.follow(blank) == []
+    assert tr.tracks[0].box == (x, y, w, h)
+
+
+def test_a_face_found_near_its_box_is_not_a_miss():
+    tr = FaceTracker(max_misses=1)
+    tr.update(_frame(), [(10, 10, 50, 50)])
+    for _ in range(4):                                    # the full scan misses it, the local search finds it
+        located = tr.follow(_frame(), lambda gray, box: box)
+        tracks, dropped = tr.update(_frame(), [])
+        assert [t.id for t in located] == [t.id for t in tracks] == [1] and dropped == []

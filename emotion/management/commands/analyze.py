@@ -28,7 +28,7 @@ class Command(BaseCommand):
         parser.add_argument("--annotate", type=Path, metavar="FILE",
                             help="also write the media with boxes, labels and probabilities drawn (.mp4 or image)")
         parser.add_argument("--frame-step", type=int, default=1, help="analyse every N-th frame of a video")
-        parser.add_argument("--detect-every", type=int, default=5,
+        parser.add_argument("--detect-every", type=int, default=10,
                             help="run face detection every N analysed frames, follow faces in between")
         parser.add_argument("--checkpoint", type=Path, help="model checkpoint (default: the shipped one)")
         parser.add_argument("--no-progress", action="store_true")
