@@ -25,7 +25,7 @@ def test_classify_faces_is_well_above_chance_on_real_faces(engine, fer_splits):
     x, y = fer_splits["PrivateTest"]
     idx = np.random.default_rng(0).permutation(len(y))[:700]
     acc = float((engine.classify_faces(x[idx]).argmax(1) == y[idx]).mean())
-    assert acc > 0.45
+    assert acc > 0.62                                  # the card: 0.698 on all 3589
 
 
 def test_two_people(engine):
