@@ -15,6 +15,7 @@ import logging
 import math
 import os
 import time
+import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -60,17 +61,13 @@ def prepare(x: np.ndarray, norm: str) -> torch.Tensor:
 
 
 @torch.no_grad()
-def predict_cnn(model: EmotionNet, x01: torch.Tensor, batch: int = 512, tta: bool = True) -> np.ndarray:
-    """Per-frame CNN probabilities for faces already in [0, 1]; tta averages with the mirrored face."""
+def predict_cnn(model: EmotionNet, x01: torch.Tensor, batch: int = 512) -> np.ndarray:
+    """Per-frame CNN probabilities (mirror-averaged, as everywhere else) for faces in [0, 1]."""
     model.eval()
     out = []
     for i in range(0, len(x01), batch):
         xb = standardize(x01[i:i + batch]).contiguous(memory_format=torch.channels_last)
-        _, logits = model.cnn(xb)
-        probs = logits.float().softmax(-1)
-        if tta:
-            probs = (probs + model.cnn(xb.flip(-1))[1].float().softmax(-1)) / 2
-        out.append(probs)
+        out.append(model.frames(xb)[1].softmax(-1))
     return torch.cat(out).numpy()
 
 
@@ -105,8 +102,10 @@ def train_stage1(cfg: Stage1Config, data: str, out: Path, threads: int = 0) -> d
         start, history, best_acc = ck["epoch"] + 1, ck["history"], ck["best_acc"]
         # Rebuild the schedule's position from the step count rather than loading its state, so a run
         # can be resumed with a different number of epochs (the curve is a function of the step).
-        for _ in range(min(start * steps_per_epoch, sched.total_steps - 1)):
-            sched.step()
+        with warnings.catch_warnings():       # replaying the schedule needs no optimizer step
+            warnings.simplefilter("ignore", UserWarning)
+            for _ in range(min(start * steps_per_epoch, sched.total_steps - 1)):
+                sched.step()
         log.info("resumed stage 1 at epoch %d (best PublicTest acc %.4f)", start, best_acc)
     log.info("stage 1: %d training faces, config %s", len(xtr), json.dumps(asdict(cfg)))
     for epoch in range(start, cfg.epochs):
