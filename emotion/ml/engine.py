@@ -29,7 +29,7 @@ from .checkpoint import load_checkpoint
 from .model import fuse_batchnorm
 from .faces import Box, DetectorConfig, FaceDetector, crop_faces, to_gray
 from .labels import EMOTIONS
-from .media import iter_frames, probe_video
+from .media import VideoInfo, iter_frames, probe_video
 from .normalize import to_tensor
 from .tracking import FaceTracker
 
@@ -38,6 +38,9 @@ DEFAULT_CHECKPOINT = WEIGHTS_DIR / "fer_cnn_lstm.pt"
 # A still image is analysed once, so it can afford detection at a finer scale than video frames,
 # which finds the small faces of a group photo.
 IMAGE_DETECT_SIDE = 1600
+# Frames between full-frame scans in video: 4.2x the speed of scanning every frame on the shared clip
+# (benchmarks/results/engine.json); known faces are located in every frame regardless.
+DETECT_EVERY = 10
 # Mean absolute change of a 32x18 thumbnail (grey levels) above which two frames are different shots.
 SCENE_CUT_LEVEL = 30.0
 
@@ -112,23 +115,23 @@ class Engine:
         probs = self.classify_faces(crop_faces(gray, boxes))
         return [FaceResult(i + 1, b, p) for i, (b, p) in enumerate(zip(boxes, probs))]
 
-    def stream(self, detect_every: int = 10) -> "EmotionStream":
+    def stream(self, detect_every: int = DETECT_EVERY) -> "EmotionStream":
         return EmotionStream(self, detect_every)
 
-    def iter_video(self, path, frame_step: int = 1, detect_every: int = 10,
-                   progress: Optional[Callable[[int, int], None]] = None
+    def iter_video(self, path, frame_step: int = 1, detect_every: int = DETECT_EVERY,
+                   progress: Optional[Callable[[int, int], None]] = None, info: Optional[VideoInfo] = None
                    ) -> Iterator[Tuple[int, float, np.ndarray, List[FaceResult]]]:
         """(frame index, time in s, BGR frame, faces) for each analysed frame. ``progress(done, total)``
         follows the decoding. Raises media errors: unreadable at once, truncated after the frames it
-        could read."""
-        info = probe_video(path)
+        could read. ``info`` saves probing a video the caller has already opened."""
+        info = info or probe_video(path)
         stream = self.stream(detect_every)
-        for index, frame in iter_frames(path, frame_step):
+        for index, frame in iter_frames(path, frame_step, info):
             yield index, index / info.fps, frame, stream.process(frame)
             if progress is not None:
                 progress(index + 1, info.frame_count)
 
-    def analyze_video(self, path, frame_step: int = 1, detect_every: int = 10,
+    def analyze_video(self, path, frame_step: int = 1, detect_every: int = DETECT_EVERY,
                       progress: Optional[Callable[[int, int], None]] = None) -> Iterator[FrameRecord]:
         """Per-frame, per-face records; see ``iter_video``."""
         for index, t, _, faces in self.iter_video(path, frame_step, detect_every, progress):
@@ -144,7 +147,7 @@ class EmotionStream:
     costs a few percent of a full detection.
     """
 
-    def __init__(self, engine: Engine, detect_every: int = 10, scan_scale_factor: float = 1.1):
+    def __init__(self, engine: Engine, detect_every: int = DETECT_EVERY, scan_scale_factor: float = 1.1):
         self.engine = engine
         self.detect_every = max(1, detect_every)
         # The periodic full-frame scan only has to find new faces (known ones are re-detected near

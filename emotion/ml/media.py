@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Optional, Tuple
+from typing import Iterator, Optional, Tuple, Union
 
 import cv2
 import numpy as np
@@ -107,10 +107,10 @@ def probe_video(path) -> VideoInfo:
         cap.release()
 
 
-def iter_frames(path, step: int = 1) -> Iterator[Tuple[int, np.ndarray]]:
+def iter_frames(path, step: int = 1, info: Optional[VideoInfo] = None) -> Iterator[Tuple[int, np.ndarray]]:
     """(index, BGR frame) for every ``step``-th frame. Raises TruncatedVideoError, after the last frame
     it could decode, when the stream ends well before the frame count in the header."""
-    info = probe_video(path)
+    info = info or probe_video(path)
     cap = cv2.VideoCapture(str(path))
     index, last_ms = 0, 0.0
     try:
@@ -134,8 +134,8 @@ def iter_frames(path, step: int = 1) -> Iterator[Tuple[int, np.ndarray]]:
                                   f"{index} of {info.frame_count}", frames_read=index)
 
 
-def open_media(path) -> Tuple[str, Optional[np.ndarray]]:
-    """Decide the kind by content, never by name: ("image", BGR array) or ("video", None)."""
+def open_media(path) -> Tuple[str, Union[np.ndarray, VideoInfo]]:
+    """Decide the kind by content, never by name: ("image", BGR array) or ("video", VideoInfo)."""
     path = _require_file(path)
     if cv2.haveImageReader(str(path)):           # reads the file's signature only, not the whole file
         try:
@@ -143,8 +143,8 @@ def open_media(path) -> Tuple[str, Optional[np.ndarray]]:
         except NotDecodableError:
             pass
     try:
-        probe_video(path)
+        info = probe_video(path)
     except NotDecodableError:
         raise NotDecodableError(f"{path}: neither an image nor a video that can be decoded "
                                 "(a damaged or truncated file, or another format)") from None
-    return "video", None
+    return "video", info

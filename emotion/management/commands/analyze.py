@@ -13,9 +13,9 @@ from tqdm import tqdm
 
 from emotion.ml import MediaError, TruncatedVideoError, load_engine
 from emotion.ml.annotate import draw_faces
-from emotion.ml.engine import FrameRecord
+from emotion.ml.engine import DETECT_EVERY, FrameRecord
 from emotion.ml.export import record_row, rows_to_csv, rows_to_table
-from emotion.ml.media import open_media, probe_video
+from emotion.ml.media import open_media
 
 
 class Command(BaseCommand):
@@ -28,7 +28,7 @@ class Command(BaseCommand):
         parser.add_argument("--annotate", type=Path, metavar="FILE",
                             help="also write the media with boxes, labels and probabilities drawn (.mp4 or image)")
         parser.add_argument("--frame-step", type=int, default=1, help="analyse every N-th frame of a video")
-        parser.add_argument("--detect-every", type=int, default=10,
+        parser.add_argument("--detect-every", type=int, default=DETECT_EVERY,
                             help="run face detection every N analysed frames, follow faces in between")
         parser.add_argument("--checkpoint", type=Path, help="model checkpoint (default: the shipped one)")
         parser.add_argument("--no-progress", action="store_true")
@@ -42,15 +42,13 @@ class Command(BaseCommand):
             engine = load_engine(checkpoint)
         except Exception as exc:      # a missing, truncated or foreign file: say so, no traceback
             raise CommandError(f"cannot load the model checkpoint {checkpoint or '(shipped)'}: {exc}")
-        rows, error = [], None
+        error = None
         try:
-            kind, image = open_media(path)
+            kind, media = open_media(path)
             if kind == "image":
-                rows = self._image(engine, image, opts)
+                rows = self._image(engine, media, opts)
             else:
-                rows = self._video(engine, path, opts)
-        except TruncatedVideoError as exc:
-            rows, error = getattr(exc, "rows", []), exc
+                rows, error = self._video(engine, path, media, opts)
         except MediaError as exc:
             raise CommandError(str(exc))
         if rows:
@@ -73,8 +71,8 @@ class Command(BaseCommand):
                                    "format, and the folder writable?)")
         return [record_row(FrameRecord(0, 0.0, f), engine.version) for f in faces]
 
-    def _video(self, engine, path, opts):
-        info = probe_video(path)
+    def _video(self, engine, path, info, opts):
+        """(rows, None), or (the rows decoded so far, TruncatedVideoError) for a damaged video."""
         writer = None
         if opts["annotate"]:
             fourcc = cv2.VideoWriter_fourcc(*"mp4v")
@@ -84,21 +82,21 @@ class Command(BaseCommand):
                 raise CommandError(f"could not open {opts['annotate']} for writing a video")
         bar = tqdm(total=info.frame_count, unit="frame", desc=path.name, file=sys.stderr,
                    disable=opts["no_progress"])
-        rows = []
+        rows, error = [], None
         try:
             for index, t, frame, faces in engine.iter_video(path, opts["frame_step"], opts["detect_every"],
-                                                            progress=lambda done, _: bar.update(done - bar.n)):
+                                                            progress=lambda done, _: bar.update(done - bar.n),
+                                                            info=info):
                 rows.extend(record_row(FrameRecord(index, t, f), engine.version) for f in faces)
                 if writer is not None:
                     writer.write(draw_faces(frame, faces))
         except TruncatedVideoError as exc:
-            exc.rows = rows
-            raise
+            error = exc
         finally:
             bar.close()
             if writer is not None:
                 writer.release()
-        return rows
+        return rows, error
 
     def _write(self, rows, opts, version, path, kind):
         fmt = opts["format"]
