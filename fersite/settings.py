@@ -33,11 +33,17 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "channels",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
     "emotion",
+    "emotion.research",
+    "emotion.live",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -81,9 +87,20 @@ if DATABASE_URL.startswith(("postgres://", "postgresql://")):
         }
     }
 else:
-    SQLITE_PATH = Path(os.environ.get("SQLITE_PATH", BASE_DIR / "var" / "db.sqlite3"))
+    # sqlite:////abs/path selects a file; the web server, the workers and the tests share it, so it
+    # runs in WAL mode (readers never wait for the worker's writes) with a generous lock timeout.
+    SQLITE_PATH = Path(DATABASE_URL[len("sqlite:///"):] if DATABASE_URL.startswith("sqlite:///")
+                       else BASE_DIR / "var" / "db.sqlite3")
     SQLITE_PATH.parent.mkdir(parents=True, exist_ok=True)
-    DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": SQLITE_PATH}}
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": SQLITE_PATH,
+            "OPTIONS": {"timeout": 30, "init_command": "PRAGMA journal_mode=WAL;", "transaction_mode": "IMMEDIATE"},
+            # A file, not memory: the daphne and Celery processes that tests start must see it.
+            "TEST": {"NAME": str(SQLITE_PATH.with_name("test_" + SQLITE_PATH.name))},
+        }
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -97,10 +114,49 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATICFILES_DIRS = [BASE_DIR / "static"]
+# Chart.js comes from npm (package.json, installed by scripts/setup.sh), never copied into the repo.
+STATICFILES_DIRS = [BASE_DIR / "static", ("vendor/chartjs", BASE_DIR / "node_modules" / "chart.js" / "dist")]
+# WhiteNoise serves static files from the finders as well, so daphne needs no collectstatic step.
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
 STATIC_ROOT = BASE_DIR / "var" / "staticfiles"
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "var" / "media"))
+# Uploads go through Django's storage API ("default"): swap the backend for object storage.
+STORAGES = {
+    "default": {"BACKEND": os.environ.get("FER_STORAGE_BACKEND", "django.core.files.storage.FileSystemStorage")},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+# Big uploads stream to this folder, never into memory; Django deletes each temporary file when its
+# request ends.
+FILE_UPLOAD_TEMP_DIR = Path(os.environ.get("FER_UPLOAD_TEMP_DIR", BASE_DIR / "var" / "upload-tmp"))
+FILE_UPLOAD_TEMP_DIR.mkdir(parents=True, exist_ok=True)
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+DATA_UPLOAD_MAX_MEMORY_SIZE = 10_485_760
+
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "research:list"
+LOGOUT_REDIRECT_URL = "emotion:home"
+
+# UPLOAD LIMITS for research analyses (the page and the API say which one a file broke).
+FER_MAX_UPLOAD_MB = float(os.environ.get("FER_MAX_UPLOAD_MB", 500))
+FER_MAX_VIDEO_SECONDS = float(os.environ.get("FER_MAX_VIDEO_SECONDS", 1800))
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "PAGE_SIZE": 50,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "FER research API",
+    "DESCRIPTION": "Upload images and videos, follow their analysis, download per-frame emotion results.",
+    "VERSION": "1",
+}
 
 # REDIS: the Celery broker and the channel layer.
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -117,10 +173,16 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = int(os.environ.get("CELERY_TASK_TIME_LIMIT", 1800))
 CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - 60
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT + 600}
+# One queue name per deployment (the tests use their own, beside any running site).
+CELERY_TASK_DEFAULT_QUEUE = os.environ.get("FER_CELERY_QUEUE", "fer")
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
 # CHANNELS
 CHANNEL_LAYERS = {
-    "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}
+    "default": {
+        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "CONFIG": {"hosts": [REDIS_URL], "prefix": os.environ.get("FER_CHANNEL_PREFIX", "asgi")},
+    }
 }
 
 # EMOTION ENGINE: the shipped checkpoint unless a path is given.

@@ -29,3 +29,52 @@ def fer_splits():
     from emotion.ml.train import DEFAULT_CACHE
 
     return load_fer2013(need(FER_ZIP), cache_dir=DEFAULT_CACHE)
+
+
+# --- real processes for end-to-end tests (see tests/servers.py) ------------------------------------
+from tests import servers  # noqa: E402
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _isolated_queue_and_channels():
+    """This process enqueues on the test queue and speaks on the test channel prefix, like its children."""
+    from django.conf import settings
+
+    from fersite.celery import app
+
+    app.conf.task_default_queue = servers.TEST_QUEUE
+    settings.CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] = servers.TEST_CHANNEL_PREFIX
+    yield
+    import redis
+
+    redis.Redis.from_url(settings.REDIS_URL).delete(servers.TEST_QUEUE)
+
+
+@pytest.fixture(scope="session")
+def site_env(django_db_setup, django_db_blocker):
+    """Environment for child processes: the test database (created by now), test queue and prefix."""
+    from django.db import connection
+
+    return servers.child_env(connection.settings_dict)
+
+
+@pytest.fixture(scope="session")
+def daphne_url(site_env):
+    proc, url = servers.start_daphne(site_env, servers.ARTIFACTS / "daphne.log")
+    yield url
+    servers.stop(proc)
+
+
+@pytest.fixture(scope="session")
+def celery_worker(site_env):
+    proc = servers.start_worker(site_env, servers.ARTIFACTS / "celery-worker.log")
+    yield proc
+    servers.stop(proc, timeout=30)
+
+
+@pytest.fixture(scope="session")
+def playwright_driver():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        yield pw

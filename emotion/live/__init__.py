@@ -1,0 +1,1 @@
+"""The live webcam page: frames over a WebSocket, smoothed emotions pushed back, stored sessions."""

@@ -1,0 +1,1 @@
+"""Research uploads: images and videos analysed by Celery workers into per-frame, per-face timelines."""

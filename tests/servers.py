@@ -1,0 +1,125 @@
+"""Real processes for end-to-end tests: daphne, a Celery worker and headless Chromium.
+
+Each child process gets the test database, the test Celery queue and the test channel-layer prefix
+through its environment, so it works on the same data as the test that started it and never meets a
+site or worker running beside the tests.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Optional
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "test-artifacts"
+RUN_ID = f"{os.getpid()}"
+TEST_QUEUE = f"fer-test-{RUN_ID}"
+TEST_CHANNEL_PREFIX = f"fer-test-{RUN_ID}"
+CHROMIUM = "/usr/bin/chromium"
+# Without the background-networking flags Chromium keeps trying to reach Google on a closed network.
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def database_url(settings_dict: dict) -> str:
+    """The URL of the database the tests are using right now (the test database, once created)."""
+    if settings_dict["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{Path(settings_dict['NAME']).resolve()}"
+    user = settings_dict.get("USER") or ""
+    password = f":{settings_dict['PASSWORD']}" if settings_dict.get("PASSWORD") else ""
+    auth = f"{user}{password}@" if user else ""
+    host = settings_dict.get("HOST") or "127.0.0.1"
+    port = f":{settings_dict['PORT']}" if settings_dict.get("PORT") else ""
+    return f"postgres://{auth}{host}{port}/{settings_dict['NAME']}"
+
+
+def child_env(settings_dict: dict, **extra: str) -> dict:
+    env = dict(os.environ)
+    env.update({
+        "DJANGO_SETTINGS_MODULE": "fersite.settings",
+        "DATABASE_URL": database_url(settings_dict),
+        "FER_CELERY_QUEUE": TEST_QUEUE,
+        "FER_CHANNEL_PREFIX": TEST_CHANNEL_PREFIX,
+        "PYTHONUNBUFFERED": "1",
+    })
+    env.update(extra)
+    return env
+
+
+def wait_for_port(port: int, proc: subprocess.Popen, log: Path, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"nothing listened on port {port} within {timeout} s:\n{log.read_text()[-3000:]}")
+
+
+def start_daphne(env: dict, log: Path, port: Optional[int] = None) -> tuple:
+    port = port or free_port()
+    log.parent.mkdir(parents=True, exist_ok=True)
+    out = open(log, "w")
+    proc = subprocess.Popen([sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
+                             "fersite.asgi:application"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    wait_for_port(port, proc, log)
+    return proc, f"http://127.0.0.1:{port}"
+
+
+def start_worker(env: dict, log: Path, concurrency: int = 1, name: str = "w1") -> subprocess.Popen:
+    """A real Celery worker on the test queue; returns once it is ready to take jobs."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    if log.exists():
+        log.unlink()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "fersite", "worker", "-Q", env["FER_CELERY_QUEUE"],
+         "-c", str(concurrency), "-P", "prefork", "-n", f"{name}-{RUN_ID}@%h", "--without-gossip",
+         "--without-mingle", "--without-heartbeat", "-l", "INFO", "--logfile", str(log)],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"the Celery worker exited with {proc.returncode}:\n"
+                               f"{log.read_text()[-3000:] if log.exists() else ''}")
+        if log.exists() and " ready." in log.read_text():
+            return proc
+        time.sleep(0.3)
+    raise RuntimeError("the Celery worker did not become ready within 90 s")
+
+
+def pool_children(proc: subprocess.Popen) -> list:
+    """The pids of a prefork worker's pool processes (the ones that run the tasks)."""
+    path = Path(f"/proc/{proc.pid}/task/{proc.pid}/children")
+    return [int(p) for p in path.read_text().split()] if path.exists() else []
+
+
+def stop(proc: subprocess.Popen, timeout: float = 20) -> None:
+    if proc.poll() is not None:
+        return
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def launch_chromium(playwright, *extra_args: str):
+    if not Path(CHROMIUM).exists():
+        raise RuntimeError(f"{CHROMIUM} is missing: apt-get install -y chromium (scripts/setup.sh says how)")
+    return playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS + list(extra_args))
