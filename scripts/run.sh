@@ -1,9 +1,16 @@
 #!/usr/bin/env bash
-# Set up, then analyse a media file with the shipped model:
-#   scripts/run.sh [PATH] [analyze options…]     (default PATH: the shared demo clip)
+# Set up, then start the whole site on http://127.0.0.1:8000/ : migrations, a Celery worker, daphne.
+#   FER_PORT=8000  FER_WORKERS=1 (Celery processes; one per core you give to uploads)
+#   DATABASE_URL=postgres://user@host:5432/name (default: SQLite in var/)  REDIS_URL=redis://127.0.0.1:6379/0
+# Stop with Ctrl-C: the worker finishes its current job first, or hands it back to the queue.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
-path=${1:-../shared/media/short_hamilton_clip.mp4}
-shift || true
-exec .venv/bin/python manage.py analyze "$path" "$@"
+mkdir -p var/log
+PY=.venv/bin/python
+$PY manage.py migrate --noinput
+$PY -m celery -A fersite worker -c "${FER_WORKERS:-1}" -l INFO --logfile var/log/celery.log &
+worker=$!
+trap 'kill -TERM $worker 2>/dev/null; wait $worker 2>/dev/null' EXIT INT TERM
+echo "worker log: var/log/celery.log · site: http://127.0.0.1:${FER_PORT:-8000}/ (create a user: $PY manage.py createsuperuser)"
+$PY -m daphne -b "${FER_HOST:-127.0.0.1}" -p "${FER_PORT:-8000}" fersite.asgi:application

@@ -1,1 +1,5 @@
-websocket_urlpatterns = []
+from django.urls import path
+
+from .consumers import AnalysisProgressConsumer
+
+websocket_urlpatterns = [path("ws/analyses/<int:pk>/", AnalysisProgressConsumer.as_asgi())]

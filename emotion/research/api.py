@@ -1,0 +1,67 @@
+"""The JSON API for scripts: token (or session) authentication, each user sees their own analyses."""
+
+from __future__ import annotations
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.response import Response
+
+from . import services
+from .exports import csv_response, json_response
+from .models import Analysis
+from .serializers import AnalysisSerializer, UploadSerializer
+from .validation import UploadRefused
+
+
+def visible_analyses(user):
+    qs = Analysis.objects.select_related("owner")
+    return qs if user.is_staff else qs.filter(owner=user)
+
+
+class AnalysisViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.DestroyModelMixin,
+                      viewsets.GenericViewSet):
+    serializer_class = AnalysisSerializer
+    parser_classes = [MultiPartParser, FormParser]
+
+    def get_queryset(self):
+        return visible_analyses(self.request.user)
+
+    @extend_schema(request={"multipart/form-data": UploadSerializer}, responses={201: AnalysisSerializer,
+                   400: OpenApiResponse(description="the upload was refused; `file` says why")})
+    def create(self, request):
+        form = UploadSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        data = form.validated_data
+        try:
+            analysis = services.create_analysis(request.user, data["file"], data.get("title", ""),
+                                                data.get("notes", ""), data.get("frame_step"))
+        except UploadRefused as exc:
+            raise ValidationError({"file": [str(exc)]})
+        body = AnalysisSerializer(analysis, context={"request": request}).data
+        return Response(body, status=status.HTTP_201_CREATED, headers={"Location": body["url"]})
+
+    def perform_destroy(self, instance):
+        services.delete_analysis(instance)
+
+    @extend_schema(request=None, responses={202: AnalysisSerializer})
+    @action(detail=True, methods=["post"])
+    def rerun(self, request, pk=None):
+        analysis = services.rerun(self.get_object())
+        return Response(AnalysisSerializer(analysis, context={"request": request}).data, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(responses={(200, "text/csv"): OpenApiTypes.STR},
+                   description="One row per face per analysed frame: frame, time, face_id, x, y, w, h, "
+                               "the 7 probabilities, dominant, model_version.")
+    @action(detail=True, methods=["get"], url_path="results.csv")
+    def results_csv(self, request, pk=None):
+        return csv_response(self.get_object())
+
+    @extend_schema(responses={(200, "application/json"): OpenApiTypes.OBJECT},
+                   description="The analysis' metadata and summary, and `results`: the rows of results.csv as objects.")
+    @action(detail=True, methods=["get"], url_path="results.json")
+    def results_json(self, request, pk=None):
+        return json_response(self.get_object())

@@ -1,0 +1,228 @@
+"""The analysis job itself: read the stored file, run the engine, replace the results in one step.
+
+Safe to run more than once for the same run (a re-delivered Celery message after a worker died): the
+results are written in a single transaction that first deletes whatever an earlier attempt left, so an
+analysis ends with exactly one complete set of rows.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import tempfile
+import time
+import uuid
+from contextlib import contextmanager
+from typing import Iterator, List
+
+import cv2
+from django.conf import settings
+from django.core.files import File
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from emotion.ml import MediaError, TruncatedVideoError
+from emotion.ml.annotate import draw_faces
+from emotion.ml.engine import FrameRecord
+from emotion.ml.export import record_row
+from emotion.ml.media import VideoInfo, read_image
+from emotion.runtime import get_engine
+
+from . import progress
+from .models import Analysis, FrameResult
+from .summary import summarise
+
+log = logging.getLogger(__name__)
+# A file that kills the worker every time (a decoder crash) must not be retried for ever.
+MAX_ATTEMPTS = 3
+PUSH_INTERVAL = 0.5      # seconds between progress updates of one analysis
+BULK_BATCH = 2000
+
+
+class Superseded(Exception):
+    """The analysis was deleted or re-run while this job was on it: its work is no longer wanted."""
+
+
+def run_analysis(analysis_id: int, run_id: str) -> str:
+    """Analyse one stored upload; returns what happened, for the worker's log."""
+    analysis = _claim(analysis_id, run_id)
+    if isinstance(analysis, str):
+        return analysis
+    try:
+        # Everything this job writes locally lives in one folder that goes away with the job.
+        with local_copy(analysis.file.name) as path, \
+                tempfile.TemporaryDirectory(prefix="job-", dir=settings.FILE_UPLOAD_TEMP_DIR) as work:
+            job = _image if analysis.kind == Analysis.Kind.IMAGE else _video
+            rows, annotated, frames, truncated = job(analysis, path, work)
+            done = _finish(analysis, rows, annotated, frames, truncated)
+        return f"{done.status}: {len(rows)} results"
+    except Superseded as exc:
+        return f"superseded: {exc}"
+    except MediaError as exc:
+        _fail(analysis, _user_message(str(exc)))
+        return "failed: unreadable media"
+    except Exception as exc:     # noqa: BLE001 - the worker keeps serving; the reason is kept
+        if exc.__class__.__name__ == "SoftTimeLimitExceeded":
+            _fail(analysis, f"The analysis took longer than the limit of {settings.CELERY_TASK_SOFT_TIME_LIMIT} s. "
+                            "Re-run it with a larger frame step.")
+            return "failed: time limit"
+        log.exception("analysis %s failed", analysis_id)
+        _fail(analysis, f"The analysis stopped on an internal error ({exc.__class__.__name__}). "
+                        "It has been logged; re-run it to try again.")
+        return "failed: internal error"
+
+
+def _claim(analysis_id: int, run_id: str):
+    """Mark the analysis running for this delivery, or say why there is nothing to do."""
+    with transaction.atomic():
+        analysis = Analysis.objects.select_for_update().filter(pk=analysis_id).first()
+        if analysis is None:
+            return "skipped: the analysis was deleted"
+        if str(analysis.run_id) != str(run_id):
+            return "skipped: superseded by a newer run"
+        if analysis.finished:
+            return "skipped: this run already finished (a repeated delivery)"
+        if analysis.attempts >= MAX_ATTEMPTS:
+            analysis.status, analysis.finished_at = Analysis.Status.FAILED, timezone.now()
+            analysis.error = (f"The worker stopped {analysis.attempts} times while analysing this file, "
+                              "so it was given up. The file may be damaged in a way the decoder cannot handle.")
+            analysis.save(update_fields=["status", "finished_at", "error"])
+            progress.push(analysis)
+            return "failed: too many attempts"
+        analysis.status, analysis.progress = Analysis.Status.RUNNING, 0.0
+        analysis.started_at = timezone.now()
+        analysis.attempts = F("attempts") + 1
+        analysis.save(update_fields=["status", "progress", "started_at", "attempts"])
+    analysis.refresh_from_db()
+    progress.push(analysis)
+    return analysis
+
+
+@contextmanager
+def local_copy(name: str) -> Iterator[str]:
+    """A local path for OpenCV: the file itself on disk storage, a temporary copy from object storage."""
+    try:
+        yield default_storage.path(name)
+        return
+    except NotImplementedError:
+        pass
+    fd, path = tempfile.mkstemp(suffix=os.path.splitext(name)[1], dir=settings.FILE_UPLOAD_TEMP_DIR)
+    try:
+        with os.fdopen(fd, "wb") as out, default_storage.open(name, "rb") as src:
+            shutil.copyfileobj(src, out, 1 << 20)
+        yield path
+    finally:
+        os.unlink(path)
+
+
+def _image(analysis: Analysis, path: str, work: str):
+    """(rows, annotated file or None, frames analysed, truncation or None)"""
+    engine = get_engine()
+    bgr = read_image(path)
+    faces = engine.analyze_image(bgr)
+    rows = [record_row(FrameRecord(0, 0.0, f), engine.version) for f in faces]
+    annotated = None
+    if faces:
+        annotated = os.path.join(work, "annotated.jpg")
+        if not cv2.imwrite(annotated, draw_faces(bgr, faces), [cv2.IMWRITE_JPEG_QUALITY, 90]):
+            annotated = None
+    return rows, annotated, 1, None
+
+
+def _video(analysis: Analysis, path: str, work: str):
+    engine = get_engine()
+    info = VideoInfo(fps=analysis.fps, frame_count=analysis.frame_count, width=analysis.width, height=analysis.height)
+    step = max(1, analysis.frame_step)
+    annotated = os.path.join(work, "annotated.mp4")
+    writer = cv2.VideoWriter(annotated, cv2.VideoWriter_fourcc(*"mp4v"), info.fps / step, (info.width, info.height))
+    rows: List[dict] = []
+    frames, truncated = 0, None
+    try:
+        for index, t, frame, faces in engine.iter_video(path, step, progress=_Ticker(analysis), info=info):
+            frames += 1
+            rows.extend(record_row(FrameRecord(index, t, f), engine.version) for f in faces)
+            if writer.isOpened():
+                writer.write(draw_faces(frame, faces) if faces else frame)
+    except TruncatedVideoError as exc:
+        truncated = exc
+    finally:
+        writer.release()
+    if not frames or not os.path.exists(annotated) or os.path.getsize(annotated) == 0:
+        annotated = None
+    return rows, annotated, frames, truncated
+
+
+class _Ticker:
+    """The engine's progress callback: writes the row and pushes to the page at most twice a second,
+    and notices a deletion or re-run, so the worker stops early instead of finishing unwanted work."""
+
+    def __init__(self, analysis: Analysis):
+        self.analysis = analysis
+        self.last = 0.0
+
+    def __call__(self, done: int, total: int) -> None:
+        now = time.monotonic()
+        if now - self.last < PUSH_INTERVAL:
+            return
+        self.last = now
+        a = self.analysis
+        a.progress = min(0.99, done / max(total, 1))
+        if not Analysis.objects.filter(pk=a.pk, run_id=a.run_id).update(progress=a.progress):
+            raise Superseded("deleted or re-run during the analysis")
+        progress.push(a)
+
+
+def _finish(analysis: Analysis, rows: List[dict], annotated, frames: int, truncated) -> Analysis:
+    stored_annotated = ""
+    if annotated:
+        with open(annotated, "rb") as fh:
+            stored_annotated = default_storage.save(f"annotated/{uuid.uuid4().hex}{os.path.splitext(annotated)[1]}", File(fh))
+    with transaction.atomic():
+        current = Analysis.objects.select_for_update().filter(pk=analysis.pk, run_id=analysis.run_id).first()
+        if current is None:
+            _discard(stored_annotated)
+            raise Superseded("deleted or re-run before its results were saved")
+        FrameResult.objects.filter(analysis=current).delete()
+        FrameResult.objects.bulk_create((FrameResult(analysis=current, **r) for r in rows), batch_size=BULK_BATCH)
+        old_annotated = current.annotated.name
+        summary = summarise(rows, frames)
+        current.summary, current.result_count, current.face_count = summary, len(rows), summary["faces"]
+        current.annotated = stored_annotated
+        current.model_version = get_engine().version
+        current.progress, current.finished_at = 1.0, timezone.now()
+        current.notice = "" if rows else f"No faces were found in this {current.kind}."
+        if truncated is not None:
+            current.status = Analysis.Status.FAILED
+            current.error = (f"The video is truncated or damaged: decoding stopped at frame {truncated.frames_read} "
+                             f"of {current.frame_count}. The results of the frames before that are kept.")
+        else:
+            current.status, current.error = Analysis.Status.DONE, ""
+        current.save()
+        if old_annotated and old_annotated != stored_annotated:
+            transaction.on_commit(lambda: _discard(old_annotated))
+    progress.push(current)
+    return current
+
+
+def _discard(name: str) -> None:
+    if name:
+        try:
+            default_storage.delete(name)
+        except OSError:
+            log.warning("could not delete %s", name, exc_info=True)
+
+
+def _fail(analysis: Analysis, message: str) -> None:
+    updated = Analysis.objects.filter(pk=analysis.pk, run_id=analysis.run_id).update(
+        status=Analysis.Status.FAILED, error=message, finished_at=timezone.now())
+    if updated:
+        analysis.refresh_from_db()
+        progress.push(analysis)
+
+
+def _user_message(message: str) -> str:
+    """Engine messages start with the stored path, which means nothing to the user."""
+    return "The file cannot be analysed: " + message.split(": ", 1)[-1]

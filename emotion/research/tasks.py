@@ -1,0 +1,27 @@
+"""Celery tasks. acks_late with reject_on_worker_lost (settings) puts a job back on the queue when the
+worker running it dies; run_analysis is idempotent, so the second delivery finishes the job once."""
+
+from __future__ import annotations
+
+import os
+
+import torch
+from celery import shared_task
+from celery.signals import worker_process_init
+
+from emotion.runtime import get_engine
+
+from .runner import run_analysis
+
+
+@worker_process_init.connect
+def _load_model(**_):
+    # One engine per worker process, loaded before the first job; each process runs one job at a time,
+    # so it takes FER_TORCH_THREADS cores (default 1: one worker process per core scales best).
+    torch.set_num_threads(int(os.environ.get("FER_TORCH_THREADS", 1)))
+    get_engine()
+
+
+@shared_task(name="research.analyse", acks_late=True, reject_on_worker_lost=True)
+def analyse(analysis_id: int, run_id: str) -> str:
+    return run_analysis(analysis_id, run_id)

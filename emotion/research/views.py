@@ -1,0 +1,151 @@
+"""The researcher's pages: upload and list, one analysis' timeline, frames with boxes, downloads."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import FileResponse, Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from emotion.ml.annotate import draw_faces
+from emotion.ml.engine import FaceResult
+
+from . import services
+from .api import visible_analyses
+from .exports import csv_response, download_name
+from .models import Analysis, FrameResult
+from .runner import local_copy
+from .validation import UploadRefused
+
+
+def _own(request, pk: int) -> Analysis:
+    analysis = get_object_or_404(Analysis.objects.select_related("owner"), pk=pk)
+    if not analysis.visible_to(request.user):
+        raise Http404("No such analysis")       # not 403: do not reveal that it exists
+    return analysis
+
+
+@login_required
+def analysis_list(request):
+    if request.method == "POST":
+        return _upload(request)
+    page = Paginator(visible_analyses(request.user), 25).get_page(request.GET.get("page"))
+    return render(request, "research/list.html", {"page": page, "limits": _limits()})
+
+
+def _limits() -> dict:
+    from django.conf import settings
+
+    return {"max_mb": settings.FER_MAX_UPLOAD_MB, "max_minutes": settings.FER_MAX_VIDEO_SECONDS / 60}
+
+
+def _upload(request):
+    files = request.FILES.getlist("files")
+    if not files:
+        messages.error(request, "Choose at least one image or video to upload.")
+        return redirect("research:list")
+    title, notes = request.POST.get("title", ""), request.POST.get("notes", "")
+    try:
+        step = int(request.POST.get("frame_step") or 1)
+    except ValueError:
+        messages.error(request, "The frame step must be a whole number.")
+        return redirect("research:list")
+    created = []
+    for f in files:
+        try:
+            created.append(services.create_analysis(request.user, f, title if len(files) == 1 else
+                                                    (f"{title} · {f.name}" if title else ""), notes, step))
+        except UploadRefused as exc:
+            messages.error(request, f"{f.name}: {exc}")
+    if created:
+        messages.success(request, f"{len(created)} file{'s' if len(created) > 1 else ''} queued for analysis.")
+    if len(created) == 1 and len(files) == 1:
+        return redirect(created[0])
+    return redirect("research:list")
+
+
+@login_required
+def analysis_detail(request, pk: int):
+    analysis = _own(request, pk)
+    faces = analysis.summary.get("per_face", []) if analysis.summary else []
+    return render(request, "research/detail.html", {"a": analysis, "faces": faces})
+
+
+@login_required
+def frame_image(request, pk: int, frame: int):
+    """One frame of the video (or the image) with the boxes of its results drawn."""
+    analysis = _own(request, pk)
+    rows = FrameResult.objects.filter(analysis=analysis, frame=frame)
+    faces = [FaceResult(r.face_id, (r.x, r.y, r.w, r.h), np.array(r.probs, np.float32)) for r in rows]
+    with local_copy(analysis.file.name) as path:
+        img = _read_frame(path, analysis, frame)
+    if img is None:
+        raise Http404("That frame cannot be read")
+    ok, buf = cv2.imencode(".jpg", draw_faces(img, faces), [cv2.IMWRITE_JPEG_QUALITY, 85])
+    if not ok:
+        raise Http404("That frame cannot be encoded")
+    return HttpResponse(buf.tobytes(), content_type="image/jpeg", headers={"Cache-Control": "private, max-age=3600"})
+
+
+def _read_frame(path: str, analysis: Analysis, frame: int):
+    if analysis.kind == Analysis.Kind.IMAGE:
+        return cv2.imread(path, cv2.IMREAD_COLOR) if frame == 0 else None
+    if analysis.frame_count and frame >= analysis.frame_count:
+        return None
+    cap = cv2.VideoCapture(path)
+    try:
+        cap.set(cv2.CAP_PROP_POS_FRAMES, frame)
+        ok, img = cap.read()
+        return img if ok else None
+    finally:
+        cap.release()
+
+
+@login_required
+def download_csv(request, pk: int):
+    return csv_response(_own(request, pk))
+
+
+@login_required
+def download_annotated(request, pk: int):
+    analysis = _own(request, pk)
+    if not analysis.annotated:
+        raise Http404("This analysis has no annotated media")
+    ext = analysis.annotated.name.rsplit(".", 1)[-1]
+    return FileResponse(analysis.annotated.open("rb"), as_attachment=request.GET.get("inline") is None,
+                        filename=download_name(analysis, f"annotated.{ext}"))
+
+
+@login_required
+def original(request, pk: int):
+    analysis = _own(request, pk)
+    return FileResponse(analysis.file.open("rb"), filename=analysis.original_name)
+
+
+@login_required
+@require_POST
+def rerun(request, pk: int):
+    analysis = _own(request, pk)
+    if not analysis.finished:
+        messages.error(request, "This analysis is still queued or running.")
+    else:
+        services.rerun(analysis)
+        messages.success(request, "Queued again with the current model.")
+    return redirect(analysis)
+
+
+@login_required
+@require_POST
+def delete(request, pk: int):
+    analysis = _own(request, pk)
+    if analysis.owner_id != request.user.pk and not request.user.is_staff:
+        raise PermissionDenied
+    name = str(analysis)
+    services.delete_analysis(analysis)
+    messages.success(request, f"Deleted “{name}” and its files.")
+    return redirect("research:list")
