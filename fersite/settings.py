@@ -156,6 +156,10 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "FER research API",
     "DESCRIPTION": "Upload images and videos, follow their analysis, download per-frame emotion results.",
     "VERSION": "1",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "emotion.research.schema.drop_slash_after_file_suffix",
+    ],
 }
 
 # REDIS: the Celery broker and the channel layer.
@@ -187,3 +191,26 @@ CHANNEL_LAYERS = {
 
 # EMOTION ENGINE: the shipped checkpoint unless a path is given.
 EMOTION_CHECKPOINT = os.environ.get("EMOTION_CHECKPOINT", "")
+
+# LIVE: the webcam page's WebSocket (/ws/live/). Limits apply per connection.
+# A frame is one JPEG; daphne refuses messages over 1 MiB, so this stays well under it.
+FER_LIVE_MAX_FRAME_BYTES = int(os.environ.get("FER_LIVE_MAX_FRAME_BYTES", 256 * 1024))
+# Checked in the JPEG/PNG header, before decoding: a small file cannot claim a huge frame.
+FER_LIVE_MAX_FRAME_PIXELS = int(os.environ.get("FER_LIVE_MAX_FRAME_PIXELS", 1920 * 1080))
+# Token bucket: this many frames a second sustained, bursts of up to FER_LIVE_BURST frames.
+FER_LIVE_MAX_FPS = float(os.environ.get("FER_LIVE_MAX_FPS", 30))
+FER_LIVE_BURST = int(os.environ.get("FER_LIVE_BURST", 30))
+# Frames held for a connection (the one being analysed included); more are answered "busy".
+FER_LIVE_QUEUE = int(os.environ.get("FER_LIVE_QUEUE", 2))
+# Inference threads for all connections of a process, and torch's intra-op threads in each
+# (0 leaves torch's default); see benchmarks/results/live.json for why these defaults.
+FER_LIVE_WORKERS = int(os.environ.get("FER_LIVE_WORKERS", 2))
+FER_LIVE_TORCH_THREADS = int(os.environ.get("FER_LIVE_TORCH_THREADS", 1))
+# Frames between full-frame face scans (tracked faces are followed on every frame).
+FER_LIVE_DETECT_EVERY = int(os.environ.get("FER_LIVE_DETECT_EVERY", 10))
+# Stored sessions: written at most every this many seconds, and at stop or disconnect.
+FER_LIVE_FLUSH_SECONDS = float(os.environ.get("FER_LIVE_FLUSH_SECONDS", 5))
+# The stored timeline keeps at most one point per step and at most this many points (the step
+# doubles when a long session reaches the cap).
+FER_LIVE_TIMELINE_STEP = float(os.environ.get("FER_LIVE_TIMELINE_STEP", 0.5))
+FER_LIVE_TIMELINE_POINTS = int(os.environ.get("FER_LIVE_TIMELINE_POINTS", 1200))

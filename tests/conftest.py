@@ -36,15 +36,20 @@ from tests import servers  # noqa: E402
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _isolated_queue_and_channels():
-    """This process enqueues on the test queue and speaks on the test channel prefix, like its children."""
+def _isolated_site(tmp_path_factory):
+    """This process enqueues on the test queue, speaks on the test channel prefix and stores media in a
+    folder of its own, like the children it starts (servers.child_env)."""
     from django.conf import settings
+    from django.test.utils import override_settings
 
     from fersite.celery import app
 
     app.conf.task_default_queue = servers.TEST_QUEUE
     settings.CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] = servers.TEST_CHANNEL_PREFIX
-    yield
+    media, upload_tmp = tmp_path_factory.mktemp("media"), tmp_path_factory.mktemp("upload-tmp")
+    servers.SITE_DIRS.update(MEDIA_ROOT=str(media), FER_UPLOAD_TEMP_DIR=str(upload_tmp))
+    with override_settings(MEDIA_ROOT=media, FILE_UPLOAD_TEMP_DIR=upload_tmp):
+        yield
     import redis
 
     redis.Redis.from_url(settings.REDIS_URL).delete(servers.TEST_QUEUE)

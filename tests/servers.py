@@ -21,6 +21,8 @@ ARTIFACTS = ROOT / "test-artifacts"
 RUN_ID = f"{os.getpid()}"
 TEST_QUEUE = f"fer-test-{RUN_ID}"
 TEST_CHANNEL_PREFIX = f"fer-test-{RUN_ID}"
+# Media and upload folders of this test run, filled in by the session fixture in conftest.py.
+SITE_DIRS: dict = {}
 CHROMIUM = "/usr/bin/chromium"
 # Without the background-networking flags Chromium keeps trying to reach Google on a closed network.
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -53,6 +55,7 @@ def child_env(settings_dict: dict, **extra: str) -> dict:
         "FER_CELERY_QUEUE": TEST_QUEUE,
         "FER_CHANNEL_PREFIX": TEST_CHANNEL_PREFIX,
         "PYTHONUNBUFFERED": "1",
+        **SITE_DIRS,
     })
     env.update(extra)
     return env
