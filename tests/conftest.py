@@ -81,5 +81,8 @@ def celery_worker(site_env):
 def playwright_driver():
     from playwright.sync_api import sync_playwright
 
+    # Sync Playwright keeps an asyncio loop on this thread, which makes Django refuse ORM calls from
+    # the test; the calls really are synchronous, so that guard does not apply here.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     with sync_playwright() as pw:
         yield pw

@@ -73,7 +73,9 @@ def _upload(request):
 def analysis_detail(request, pk: int):
     analysis = _own(request, pk)
     faces = analysis.summary.get("per_face", []) if analysis.summary else []
-    return render(request, "research/detail.html", {"a": analysis, "faces": faces})
+    # one lane per tracked face in the faces chart, plus room for its axis
+    lanes_height = 60 + 24 * max(1, len(faces))
+    return render(request, "research/detail.html", {"a": analysis, "faces": faces, "lanes_height": lanes_height})
 
 
 @login_required

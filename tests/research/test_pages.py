@@ -1,0 +1,102 @@
+"""The researcher's pages with Django's test client, and the progress socket with a real channel layer."""
+
+import pytest
+from asgiref.sync import async_to_sync
+from channels.routing import URLRouter
+from channels.testing import WebsocketCommunicator
+
+from emotion.research import progress
+from emotion.research.models import Analysis
+from emotion.research.routing import websocket_urlpatterns
+from emotion.research.runner import run_analysis
+from tests.conftest import CLIP, MEDIA, need
+
+
+@pytest.fixture
+def signed_in(client, researcher):
+    client.force_login(researcher)
+    return client
+
+
+def test_pages_need_a_sign_in(client, db):
+    res = client.get("/analyses/")
+    assert res.status_code == 302 and res["Location"].startswith("/accounts/login/")
+
+
+def test_upload_several_files_refusing_the_bad_one_by_name(signed_in, bad_media, django_capture_on_commit_callbacks):
+    with open(need(MEDIA / "obama.jpg"), "rb") as good, open(bad_media["text_as_mp4"], "rb") as bad:
+        with django_capture_on_commit_callbacks() as enqueued:
+            res = signed_in.post("/analyses/", {"files": [good, bad], "title": "batch"}, follow=True)
+    page = res.content.decode()
+    assert "notes.mp4: This is not an image" in page
+    assert "1 file queued for analysis" in page
+    assert Analysis.objects.count() == 1 and len(enqueued) == 1
+    assert "batch · obama.jpg" in page
+
+
+def test_a_bad_frame_step_is_a_message_not_an_error(signed_in):
+    with open(need(MEDIA / "obama.jpg"), "rb") as fh:
+        res = signed_in.post("/analyses/", {"files": [fh], "frame_step": "often"}, follow=True)
+    assert res.status_code == 200 and "whole number" in res.content.decode()
+
+
+@pytest.mark.django_db
+def test_timeline_page_frames_and_downloads(signed_in, researcher):
+    with open(need(CLIP), "rb") as fh:
+        res = signed_in.post("/analyses/", {"files": [fh], "title": "talk"})
+    a = Analysis.objects.get()
+    assert res["Location"] == f"/analyses/{a.pk}/"
+    run_analysis(a.pk, a.run_id)
+    page = signed_in.get(f"/analyses/{a.pk}/").content.decode()
+    assert 'id="emotion-chart"' in page and 'id="face-select"' in page and "Download CSV" in page
+    frame = a.results.first().frame
+    img = signed_in.get(f"/analyses/{a.pk}/frames/{frame}.jpg")
+    assert img.status_code == 200 and img.content[:3] == b"\xff\xd8\xff"
+    assert signed_in.get(f"/analyses/{a.pk}/frames/99999.jpg").status_code == 404
+    csv_text = b"".join(signed_in.get(f"/analyses/{a.pk}/results.csv").streaming_content).decode()
+    assert csv_text.startswith("frame,time,face_id,") and csv_text.count("\n") == a.results.count() + 1
+    video = signed_in.get(f"/analyses/{a.pk}/annotated")
+    assert video.status_code == 200 and b"ftyp" in b"".join(video.streaming_content)[:32]
+
+
+@pytest.mark.django_db
+def test_someone_elses_analysis_does_not_exist_for_you(client, researcher, other_researcher):
+    a = Analysis.objects.create(owner=researcher, kind="image", original_name="x.jpg", size_bytes=1,
+                                media_format="jpeg", file="uploads/x.jpg")
+    client.force_login(other_researcher)
+    for url in (f"/analyses/{a.pk}/", f"/analyses/{a.pk}/results.csv", f"/analyses/{a.pk}/frames/0.jpg"):
+        assert client.get(url).status_code == 404
+    assert client.post(f"/analyses/{a.pk}/delete").status_code == 404
+    assert Analysis.objects.filter(pk=a.pk).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_progress_is_pushed_to_the_owner_only(researcher, other_researcher):
+    a = Analysis.objects.create(owner=researcher, kind="image", original_name="x.jpg", size_bytes=1,
+                                media_format="jpeg", file="uploads/x.jpg")
+    app = URLRouter(websocket_urlpatterns)
+
+    async def watch(user):
+        comm = WebsocketCommunicator(app, f"/ws/analyses/{a.pk}/")
+        comm.scope["user"] = user
+        connected, code = await comm.connect()
+        return comm, connected, code
+
+    async def scenario():
+        stranger, ok, code = await watch(other_researcher)
+        assert not ok and code == 4403
+        owner, ok, _ = await watch(researcher)
+        assert ok
+        first = await owner.receive_json_from()
+        assert first["type"] == "state" and first["status"] == "queued"
+        a.status, a.progress = "running", 0.25
+        from channels.db import database_sync_to_async
+
+        await database_sync_to_async(progress.push)(a)
+        pushed = await owner.receive_json_from(timeout=5)
+        assert pushed["status"] == "running" and pushed["progress"] == 0.25
+        await owner.send_to(text_data="not json")
+        assert (await owner.receive_json_from())["type"] == "error"
+        await owner.disconnect()
+
+    async_to_sync(scenario)()
