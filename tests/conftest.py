@@ -77,12 +77,14 @@ def celery_worker(site_env):
     servers.stop(proc, timeout=30)
 
 
-@pytest.fixture(scope="session")
-def playwright_driver():
+@pytest.fixture
+def playwright_driver(monkeypatch):
+    """Sync Playwright for one test. Not kept for the session: while it runs it holds an asyncio loop
+    on this thread, which would break async_to_sync in the tests that follow."""
     from playwright.sync_api import sync_playwright
 
-    # Sync Playwright keeps an asyncio loop on this thread, which makes Django refuse ORM calls from
-    # the test; the calls really are synchronous, so that guard does not apply here.
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    # That loop also makes Django refuse ORM calls from the test; the calls really are synchronous, so
+    # the guard does not apply here.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     with sync_playwright() as pw:
         yield pw

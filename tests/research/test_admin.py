@@ -1,0 +1,52 @@
+"""The admin: filters, search, a link to the timeline, re-run and CSV export, no inline result rows."""
+
+import csv
+import io
+
+import pytest
+
+from emotion.research.models import Analysis
+from emotion.research.runner import run_analysis
+from emotion.research import services
+from tests.conftest import MEDIA, need
+from tests.research.conftest import upload
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def analysed(researcher, other_researcher):
+    out = []
+    for owner, name in ((researcher, "two_people.jpg"), (other_researcher, "obama.jpg")):
+        a = services.create_analysis(owner, upload(need(MEDIA / name)), title=name)
+        run_analysis(a.pk, a.run_id)
+        out.append(Analysis.objects.get(pk=a.pk))
+    return out
+
+
+def test_list_filters_search_and_timeline_link(admin_client, analysed):
+    res = admin_client.get("/admin/research/analysis/")
+    page = res.content.decode()
+    assert res.status_code == 200 and "two_people.jpg" in page and "obama.jpg" in page
+    assert f'href="/analyses/{analysed[0].pk}/"' in page
+    for f in ("status", "kind", "owner", "created_at"):
+        assert f"?{f}" in page or f"{f}__" in page
+    found = admin_client.get("/admin/research/analysis/?q=bob").content.decode()
+    assert "obama.jpg" in found and "two_people.jpg" not in found
+    assert "two_people.jpg" not in admin_client.get("/admin/research/analysis/?status__exact=failed").content.decode()
+
+
+def test_change_page_shows_the_summary_not_thousands_of_rows(admin_client, analysed):
+    page = admin_client.get(f"/admin/research/analysis/{analysed[0].pk}/change/").content.decode()
+    assert "share_of_time" in page and "FrameResult" not in page and "inline-group" not in page
+
+
+def test_export_and_rerun_actions(admin_client, analysed, django_capture_on_commit_callbacks):
+    ids = [str(a.pk) for a in analysed]
+    res = admin_client.post("/admin/research/analysis/", {"action": "export_csv", "_selected_action": ids})
+    rows = list(csv.DictReader(io.StringIO(b"".join(res.streaming_content).decode())))
+    assert len(rows) == 3 and {r["analysis"] for r in rows} == set(ids)
+    with django_capture_on_commit_callbacks() as enqueued:
+        admin_client.post("/admin/research/analysis/", {"action": "rerun_selected", "_selected_action": ids})
+    assert len(enqueued) == 2
+    assert set(Analysis.objects.values_list("status", flat=True)) == {"queued"}
