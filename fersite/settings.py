@@ -182,10 +182,14 @@ CELERY_TASK_DEFAULT_QUEUE = os.environ.get("FER_CELERY_QUEUE", "fer")
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
 # CHANNELS
+# redis-py 8 gives every socket a 5 s read timeout by default, as long as channels_redis's blocking
+# receive waits for a message: an idle consumer's receive would raise after ~5 s and close its
+# WebSocket with 1011. A read timeout above that wait keeps idle sockets open.
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [REDIS_URL], "prefix": os.environ.get("FER_CHANNEL_PREFIX", "asgi")},
+        "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 15}],
+                   "prefix": os.environ.get("FER_CHANNEL_PREFIX", "asgi")},
     }
 }
 

@@ -1,6 +1,10 @@
-from django.http import HttpResponse
 from django.urls import path
 
+from . import views
+
 app_name = "live"
-# placeholder until the live page lands
-urlpatterns = [path("", lambda request: HttpResponse("soon"), name="page")]
+urlpatterns = [
+    path("", views.page, name="page"),
+    path("sessions/", views.sessions, name="sessions"),
+    path("sessions/<int:pk>/", views.session_detail, name="session"),
+]

@@ -1,0 +1,249 @@
+"""The live WebSocket at /ws/live/: camera frames in, smoothed emotions out.
+
+Protocol (every text message is one JSON object with a "type"):
+
+Binary message from the browser
+    One camera frame, JPEG (PNG and WebP work too), at most FER_LIVE_MAX_FRAME_BYTES bytes and
+    FER_LIVE_MAX_FRAME_PIXELS pixels. Frames are numbered from 0 on each connection, binary messages
+    only: that number is the ``seq`` of the one reply each frame gets.
+
+Replies from the server
+    {"type": "hello", "model": str, "emotions": [7 names], "limits": {...}}       on connect
+    {"type": "result", "seq": n, "faces": [{"id", "box": [x, y, w, h], "probs": {emotion: p},
+     "dominant"}], "server_ms": ms}            ``server_ms`` runs from the frame's arrival to the reply
+    {"type": "started", "session": id | null, "store": bool}
+    {"type": "stopped", "session": id | null, "summary": {frames, fps, latency, emotion_share}}
+    {"type": "reset"}
+    {"type": "error", "seq": n | null, "code": str, "message": str}
+        ``seq`` is the frame the error answers, null for a text command. Codes: too_large,
+        rate_limited, busy (more frames than FER_LIVE_QUEUE waiting: send one at a time), bad_image,
+        bad_command, unknown_command, not_started, internal. The connection stays open.
+
+Text commands from the browser
+    {"type": "start", "store": bool}   begin a session with fresh face tracks; store=true is the
+                                        visitor's consent to keep its statistics (never frames)
+    {"type": "stop", "client": {"rtt_ms": ms, "dropped": n}}   end it; "client" (optional) adds
+                                        what the browser measured to the stored session
+    {"type": "reset"}                   forget tracked faces and their LSTM state
+
+Frames need no "start" first; they are then analysed but never stored. Commands take their turn
+behind the frames already received, so "stop" counts every frame sent before it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from typing import Optional
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+from django.utils import timezone
+
+from emotion.ml import EMOTIONS
+from emotion.ml.media import MediaError
+
+from . import inference
+from .guards import TokenBucket
+from .models import LiveSession
+from .recorder import SessionRecorder
+
+log = logging.getLogger(__name__)
+MAX_COMMAND_CHARS = 4096
+_STOP = object()
+
+
+class CommandError(Exception):
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+
+
+class LiveConsumer(AsyncWebsocketConsumer):
+
+    async def connect(self):
+        self.seq = 0
+        self.pending_frames = 0
+        self.closing = False
+        self.bucket = TokenBucket(settings.FER_LIVE_MAX_FPS, settings.FER_LIVE_BURST)
+        self.jobs: asyncio.Queue = asyncio.Queue()
+        self.stream = None
+        self.recorder: Optional[SessionRecorder] = None
+        self.session: Optional[LiveSession] = None
+        self.last_flush = 0.0
+        user = self.scope.get("user")
+        self.user = user if user is not None and user.is_authenticated else None
+        await self.accept()
+        await self.send_json({"type": "hello", "model": await self._model_version(), "emotions": list(EMOTIONS),
+                              "limits": {"max_frame_bytes": settings.FER_LIVE_MAX_FRAME_BYTES,
+                                         "max_frame_pixels": settings.FER_LIVE_MAX_FRAME_PIXELS,
+                                         "max_fps": settings.FER_LIVE_MAX_FPS, "queue": settings.FER_LIVE_QUEUE}})
+        self.worker = asyncio.ensure_future(self._work())
+
+    async def disconnect(self, code):
+        self.closing = True
+        if not hasattr(self, "worker"):
+            return
+        # Frames still waiting are dropped; the one being analysed finishes, then the session is saved.
+        while not self.jobs.empty():
+            self.jobs.get_nowait()
+        self.jobs.put_nowait(_STOP)
+        try:
+            await asyncio.wait_for(asyncio.shield(self.worker), timeout=30)
+        except asyncio.TimeoutError:
+            log.warning("live worker did not finish within 30 s of a disconnect")
+        await self._finish()
+
+    # --- incoming ------------------------------------------------------------------------------------
+    async def receive(self, text_data=None, bytes_data=None):
+        if bytes_data is not None:
+            await self._receive_frame(bytes_data)
+        else:
+            await self._receive_command(text_data or "")
+
+    async def _receive_frame(self, data: bytes):
+        """Checks that cost nothing run here, at arrival; the frame itself waits for the worker."""
+        seq, arrival = self.seq, time.perf_counter()
+        self.seq += 1
+        if self.recorder:
+            self.recorder.received()
+        limit = settings.FER_LIVE_MAX_FRAME_BYTES
+        if len(data) > limit:
+            return await self.error(seq, "too_large", f"frame {seq}: {len(data):,} bytes is over the limit of "
+                                                      f"{limit:,} bytes; send a smaller or more compressed frame")
+        if not self.bucket.take():
+            return await self.error(seq, "rate_limited", f"frame {seq}: more than {settings.FER_LIVE_MAX_FPS:g} "
+                                                         "frames/s; frame dropped")
+        if self.pending_frames >= settings.FER_LIVE_QUEUE:
+            return await self.error(seq, "busy", f"frame {seq}: {self.pending_frames} frames are already "
+                                                 "waiting; frame dropped (wait for a reply before sending more)")
+        self.pending_frames += 1
+        self.jobs.put_nowait(("frame", seq, data, arrival))
+
+    async def _receive_command(self, text: str):
+        try:
+            if len(text) > MAX_COMMAND_CHARS:
+                raise CommandError("bad_command", f"commands are at most {MAX_COMMAND_CHARS} characters")
+            try:
+                cmd = json.loads(text)
+            except ValueError:
+                raise CommandError("bad_command", "a text message must be a JSON object such as "
+                                                  '{"type": "start", "store": false}') from None
+            if not isinstance(cmd, dict) or not isinstance(cmd.get("type"), str):
+                raise CommandError("bad_command", 'a command is a JSON object with a "type" string')
+            if cmd["type"] not in ("start", "stop", "reset"):
+                raise CommandError("unknown_command", f"unknown command {cmd['type'][:40]!r}; "
+                                                      "expected start, stop or reset")
+            if cmd["type"] == "start" and not isinstance(cmd.get("store", False), bool):
+                raise CommandError("bad_command", '"store" must be true or false')
+        except CommandError as exc:
+            return await self.error(None, exc.code, str(exc))
+        self.jobs.put_nowait(("command", cmd))
+
+    # --- the worker: frames and commands in arrival order, one at a time -------------------------------
+    async def _work(self):
+        loop = asyncio.get_running_loop()
+        while True:
+            job = await self.jobs.get()
+            if job is _STOP:
+                return
+            try:
+                if job[0] == "frame":
+                    self.pending_frames -= 1
+                    await self._analyse(loop, *job[1:])
+                else:
+                    await self._command(loop, job[1])
+            except Exception:                      # one bad job must not end the connection
+                log.exception("live job failed")
+                await self.error(job[1] if job[0] == "frame" else None, "internal",
+                                 "the server failed on this message; it has been logged")
+
+    async def _analyse(self, loop, seq: int, data: bytes, arrival: float):
+        pool = inference.executor()
+        if self.stream is None:
+            self.stream = await loop.run_in_executor(pool, inference.new_stream)
+        try:
+            faces = await loop.run_in_executor(pool, inference.analyse, self.stream, data)
+        except MediaError as exc:
+            return await self.error(seq, "bad_image", f"frame {seq}: {exc}")
+        server_ms = (time.perf_counter() - arrival) * 1000
+        await self.send_json({"type": "result", "seq": seq, "faces": faces, "server_ms": round(server_ms, 2)})
+        if self.recorder:
+            self.recorder.analysed(time.monotonic(), faces, server_ms)
+            if self.session and time.monotonic() - self.last_flush >= settings.FER_LIVE_FLUSH_SECONDS:
+                await self._flush()
+
+    async def _command(self, loop, cmd: dict):
+        kind = cmd["type"]
+        if kind == "reset":
+            if self.stream is not None:
+                self.stream.reset()
+            return await self.send_json({"type": "reset"})
+        if kind == "start":
+            await self._finish()
+            if self.stream is not None:
+                self.stream.reset()
+            self.recorder = SessionRecorder(time.monotonic(), settings.FER_LIVE_TIMELINE_STEP,
+                                            settings.FER_LIVE_TIMELINE_POINTS)
+            if cmd.get("store", False):
+                self.session = await database_sync_to_async(LiveSession.objects.create)(
+                    user=self.user, started_at=timezone.now(), model_version=await self._model_version())
+                self.last_flush = time.monotonic()
+            return await self.send_json({"type": "started", "session": self.session.pk if self.session else None,
+                                         "store": self.session is not None})
+        # stop
+        if self.recorder is None:
+            return await self.error(None, "not_started", "stop: no session is running")
+        client = cmd.get("client")
+        summary = await self._finish(client if isinstance(client, dict) else None)
+        await self.send_json({"type": "stopped", **summary})
+
+    # --- storage ---------------------------------------------------------------------------------------
+    async def _finish(self, client: Optional[dict] = None) -> dict:
+        """End the running session, if any: final write when it is stored. Returns its summary."""
+        recorder, session = self.recorder, self.session
+        self.recorder = self.session = None
+        if recorder is None:
+            return {}
+        fields = recorder.fields()
+        if session is not None:
+            session.ended_at = timezone.now()
+            if client:
+                session.client_rtt_ms = _number(client.get("rtt_ms"), 0, 60_000)
+                dropped = _number(client.get("dropped"), 0, 10**9)
+                session.client_dropped = int(dropped) if dropped is not None else None
+            await self._flush(session, recorder)
+        summary = {k: fields[k] for k in ("frames_received", "frames_analysed", "frames_with_faces", "avg_fps",
+                                          "avg_latency_ms", "emotion_share")}
+        return {"session": session.pk if session else None, "stored": session is not None, "summary": summary}
+
+    async def _flush(self, session: Optional[LiveSession] = None, recorder: Optional[SessionRecorder] = None):
+        session, recorder = session or self.session, recorder or self.recorder
+        for name, value in recorder.fields().items():
+            setattr(session, name, value)
+        self.last_flush = time.monotonic()
+        await database_sync_to_async(session.save)()
+
+    # --- outgoing --------------------------------------------------------------------------------------
+    async def send_json(self, payload: dict):
+        if not self.closing:
+            await self.send(text_data=json.dumps(payload))
+
+    async def error(self, seq: Optional[int], code: str, message: str):
+        await self.send_json({"type": "error", "seq": seq, "code": code, "message": message})
+
+    async def _model_version(self) -> str:
+        if not hasattr(self, "_version"):
+            engine = await asyncio.get_running_loop().run_in_executor(inference.executor(), inference.get_engine)
+            self._version = engine.version
+        return self._version
+
+
+def _number(value, low: float, high: float) -> Optional[float]:
+    """A number the browser reported, if it is a plausible one."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and low <= value <= high:
+        return float(value)
+    return None

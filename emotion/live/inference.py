@@ -1,0 +1,63 @@
+"""Frame analysis off the event loop: one thread pool shared by every live connection of a process.
+
+A connection hands one frame at a time to the pool, so a slow frame delays only its own connection;
+the pool's size bounds how many frames run at once, whatever the number of connections.
+"""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from typing import List, Optional
+
+from django.conf import settings
+
+from emotion.ml.media import UnreadableMediaError, decode_image
+from emotion.runtime import get_engine
+
+from .guards import declared_size
+
+_lock = threading.Lock()
+_executor: Optional[ThreadPoolExecutor] = None
+
+
+def _init_thread(torch_threads: int) -> None:
+    # Several frames run at once on few cores: intra-op threads per frame would only contend.
+    if torch_threads > 0:
+        import torch
+
+        torch.set_num_threads(torch_threads)
+
+
+def executor() -> ThreadPoolExecutor:
+    global _executor
+    if _executor is None:
+        with _lock:
+            if _executor is None:
+                _executor = ThreadPoolExecutor(max_workers=settings.FER_LIVE_WORKERS, thread_name_prefix="fer-live",
+                                               initializer=_init_thread, initargs=(settings.FER_LIVE_TORCH_THREADS,))
+    return _executor
+
+
+def check_frame_header(data: bytes) -> None:
+    """Refuse a frame whose header claims more pixels than a live frame may have, before decoding."""
+    size = declared_size(data)
+    if size and size[0] * size[1] > settings.FER_LIVE_MAX_FRAME_PIXELS:
+        raise UnreadableMediaError(f"frame: {size[0]}x{size[1]} pixels is over the live limit of "
+                                   f"{settings.FER_LIVE_MAX_FRAME_PIXELS:,} pixels; send a smaller frame")
+
+
+def new_stream():
+    """A fresh per-connection stream; loads the engine on first use (call it in the pool)."""
+    return get_engine().stream(settings.FER_LIVE_DETECT_EVERY)
+
+
+def analyse(stream, data: bytes) -> List[dict]:
+    """Encoded frame -> the faces in it, each smoothed over its own past frames on this stream.
+    Raises MediaError subclasses for frames that cannot be analysed."""
+    check_frame_header(data)
+    bgr = decode_image(data, "frame")
+    if bgr.shape[0] * bgr.shape[1] > settings.FER_LIVE_MAX_FRAME_PIXELS:   # formats without a readable header
+        raise UnreadableMediaError(f"frame: {bgr.shape[1]}x{bgr.shape[0]} pixels is over the live limit of "
+                                   f"{settings.FER_LIVE_MAX_FRAME_PIXELS:,} pixels; send a smaller frame")
+    return [face.to_dict() for face in stream.process(bgr)]

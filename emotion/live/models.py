@@ -1,0 +1,47 @@
+from django.conf import settings
+from django.db import models
+
+from emotion.ml import EMOTIONS
+
+
+class LiveSession(models.Model):
+    """One webcam session whose visitor agreed to have it stored: statistics only, never frames."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                             related_name="live_sessions", help_text="Empty for a visitor who was not signed in.")
+    started_at = models.DateTimeField(db_index=True)
+    ended_at = models.DateTimeField(null=True, blank=True, help_text="Empty while the session runs.")
+    frames_received = models.PositiveIntegerField(default=0)
+    frames_analysed = models.PositiveIntegerField(default=0)
+    frames_with_faces = models.PositiveIntegerField(default=0)
+    avg_fps = models.FloatField("average analysed frames/s", null=True, blank=True)
+    avg_latency_ms = models.FloatField("average server latency (ms)", null=True, blank=True,
+                                       help_text="From a frame's arrival to its reply, queueing included.")
+    client_rtt_ms = models.FloatField("average round trip seen by the browser (ms)", null=True, blank=True)
+    client_dropped = models.PositiveIntegerField("frames the browser dropped", null=True, blank=True)
+    emotion_share = models.JSONField(default=dict, blank=True,
+                                     help_text="Share of the time with a face spent in each dominant emotion.")
+    timeline = models.JSONField(default=list, blank=True,
+                                help_text='[{"t": seconds from start, "p": [7 probabilities]}], down-sampled.')
+    timeline_step = models.FloatField(default=0.5, help_text="Smallest gap between two timeline points (s).")
+    model_version = models.CharField(max_length=100)
+
+    class Meta:
+        ordering = ["-started_at"]
+
+    def __str__(self):
+        return f"Live session {self.pk} ({self.started_at:%Y-%m-%d %H:%M})"
+
+    @property
+    def duration(self):
+        return (self.ended_at - self.started_at) if self.ended_at else None
+
+    @property
+    def dominant_emotion(self) -> str:
+        share = self.emotion_share or {}
+        return max(share, key=share.get) if any(share.values()) else ""
+
+    def share_rows(self):
+        """(emotion, percent) in the model's label order, for templates."""
+        share = self.emotion_share or {}
+        return [(e, round(100 * share.get(e, 0.0), 1)) for e in EMOTIONS]

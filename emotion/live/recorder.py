@@ -1,0 +1,73 @@
+"""What a live session keeps: counts, averages, time per emotion and a down-sampled timeline.
+
+Plain Python (no Django), fed one analysed frame at a time by the consumer; ``fields()`` gives the
+values a ``LiveSession`` row stores. Only the followed face's smoothed probabilities are kept, never
+a frame.
+"""
+
+from __future__ import annotations
+
+from typing import List, Optional, Sequence
+
+from emotion.ml import EMOTIONS
+
+# A pause longer than this (camera stalled, tab hidden) does not count as time in an emotion.
+MAX_GAP_SECONDS = 1.0
+
+
+def main_face(faces: Sequence[dict]) -> Optional[dict]:
+    """The face the session follows: the largest one, i.e. the person nearest the camera."""
+    return max(faces, key=lambda f: f["box"][2] * f["box"][3], default=None)
+
+
+class SessionRecorder:
+    def __init__(self, start: float, timeline_step: float = 0.5, timeline_points: int = 1200):
+        self.start = start
+        self.step = timeline_step
+        self.max_points = max(2, timeline_points)
+        self.frames_received = 0
+        self.frames_analysed = 0
+        self.frames_with_faces = 0
+        self.latency_total_ms = 0.0
+        self.seconds = {e: 0.0 for e in EMOTIONS}
+        self.timeline: List[dict] = []
+        self.last_analysed: Optional[float] = None
+        self.end = start
+
+    def received(self) -> None:
+        self.frames_received += 1
+
+    def analysed(self, now: float, faces: Sequence[dict], latency_ms: float) -> None:
+        self.frames_analysed += 1
+        self.latency_total_ms += latency_ms
+        self.end = now
+        face = main_face(faces)
+        if face is not None:
+            self.frames_with_faces += 1
+            if self.last_analysed is not None:
+                self.seconds[face["dominant"]] += min(now - self.last_analysed, MAX_GAP_SECONDS)
+            self._add_point(now - self.start, face["probs"])
+        self.last_analysed = now
+
+    def _add_point(self, t: float, probs: dict) -> None:
+        if self.timeline and t - self.timeline[-1]["t"] < self.step:
+            return
+        self.timeline.append({"t": round(t, 2), "p": [round(float(probs[e]), 3) for e in EMOTIONS]})
+        if len(self.timeline) > self.max_points:
+            # Keep the whole session at half the resolution rather than drop its beginning.
+            self.timeline = self.timeline[::2]
+            self.step *= 2
+
+    def fields(self) -> dict:
+        duration = max(self.end - self.start, 0.0)
+        face_time = sum(self.seconds.values())
+        return {
+            "frames_received": self.frames_received,
+            "frames_analysed": self.frames_analysed,
+            "frames_with_faces": self.frames_with_faces,
+            "avg_fps": round(self.frames_analysed / duration, 2) if duration > 0 else None,
+            "avg_latency_ms": round(self.latency_total_ms / self.frames_analysed, 2) if self.frames_analysed else None,
+            "emotion_share": {e: round(s / face_time, 4) for e, s in self.seconds.items()} if face_time else {},
+            "timeline": list(self.timeline),
+            "timeline_step": self.step,
+        }

@@ -1,0 +1,35 @@
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import get_object_or_404, redirect, render
+
+from emotion.ml import EMOTIONS
+
+from .models import LiveSession
+
+
+def page(request):
+    """The webcam page; everything live happens over the /ws/live/ socket."""
+    return render(request, "live/page.html", {
+        "emotions": EMOTIONS,
+        "config": {"wsPath": "/ws/live/", "emotions": list(EMOTIONS), "defaultFps": 10,
+                   "maxFps": settings.FER_LIVE_MAX_FPS, "maxFrameBytes": settings.FER_LIVE_MAX_FRAME_BYTES},
+    })
+
+
+@login_required
+def sessions(request):
+    rows = LiveSession.objects.filter(user=request.user).only(
+        "started_at", "ended_at", "frames_analysed", "avg_fps", "avg_latency_ms", "emotion_share")
+    return render(request, "live/sessions.html", {"sessions": rows[:200]})
+
+
+@login_required
+def session_detail(request, pk: int):
+    # Someone else's session is "not found", not "forbidden": its existence is not disclosed.
+    session = get_object_or_404(LiveSession, pk=pk, user=request.user)
+    if request.method == "POST" and request.POST.get("action") == "delete":
+        session.delete()
+        messages.success(request, "The session was deleted.")
+        return redirect("live:sessions")
+    return render(request, "live/session.html", {"session": session, "emotions": EMOTIONS})

@@ -1,0 +1,290 @@
+// The live page: camera frames to /ws/live/ as JPEG binary messages, results drawn over the video
+// and charted. The protocol is documented in emotion/live/consumers.py.
+(() => {
+  "use strict";
+  const cfg = JSON.parse(document.getElementById("live-config").textContent);
+  const $ = (id) => document.getElementById(id);
+  const video = $("live-video"), overlay = $("live-overlay"), statusEl = $("live-status");
+  const startBtn = $("live-start"), stopBtn = $("live-stop"), resetBtn = $("live-reset");
+  const storeBox = $("live-store"), fpsInput = $("live-fps"), widthSelect = $("live-width");
+  const EMOTIONS = cfg.emotions;
+  // One frame in flight: when the server is slower than the camera, newer frames replace older
+  // ones instead of queueing behind them, so what comes back is never more than a frame late.
+  const MAX_IN_FLIGHT = 1;
+  const WINDOW_S = 30;            // seconds of history on the chart
+  const JPEG_QUALITY = 0.75;
+  const MAX_BACKOFF_MS = 30000;
+
+  const grab = document.createElement("canvas");
+  let camera = null, ws = null, timer = null, retryTimer = null;
+  let running = false, retries = 0;
+  let sent = 0, inFlight = 0;            // per connection: ``sent`` is the next frame's seq
+  const sentAt = new Map();
+  const stats = { results: 0, dropped: 0, errors: 0, rtt: null, server: null, session: null, stored: false };
+  const doneAt = [];
+  let t0 = performance.now(), frameW = 0, frameH = 0, lastFaces = [], chartQueued = false, onStopped = null;
+
+  const chart = new Chart($("live-chart"), {
+    type: "line",
+    data: { datasets: EMOTIONS.map((e) => ({
+      label: e, data: [], borderColor: FER_EMOTION_COLORS[e], backgroundColor: FER_EMOTION_COLORS[e],
+      pointRadius: 0, borderWidth: 2 })) },
+    options: {
+      animation: false, parsing: false, normalized: true, maintainAspectRatio: false, spanGaps: false,
+      scales: { x: { type: "linear", min: 0, max: WINDOW_S, title: { display: true, text: "seconds" } },
+                y: { min: 0, max: 1, title: { display: true, text: "probability (smoothed)" } } },
+    },
+  });
+
+  function setStatus(text, kind) {
+    statusEl.textContent = text;
+    statusEl.className = "live-status" + (kind ? " " + kind : "");
+  }
+
+  function setButtons() {
+    startBtn.disabled = running;
+    stopBtn.disabled = !running;
+    resetBtn.disabled = !running;
+    storeBox.disabled = running;
+  }
+
+  function showStats() {
+    const fps = doneAt.length > 1 ? (doneAt.length - 1) / ((doneAt[doneAt.length - 1] - doneAt[0]) / 1000) : 0;
+    $("stat-rtt").textContent = stats.rtt === null ? "–" : stats.rtt.toFixed(0);
+    $("stat-server").textContent = stats.server === null ? "–" : stats.server.toFixed(0);
+    $("stat-fps").textContent = fps ? fps.toFixed(1) : "–";
+    $("stat-results").textContent = stats.results;
+    $("stat-dropped").textContent = stats.dropped;
+  }
+
+  // --- camera -------------------------------------------------------------------------------------
+  function cameraMessage(err) {
+    switch (err && err.name) {
+      case "NotAllowedError": case "SecurityError":
+        return "Camera access was refused. Allow the camera for this site in the browser, then press Start again.";
+      case "NotFoundError": case "OverconstrainedError":
+        return "No camera was found. Plug one in, then press Start again.";
+      case "NotReadableError": case "AbortError":
+        return "The camera could not be read; another application may be using it.";
+      default:
+        return "The camera could not be started: " + (err && err.message ? err.message : err);
+    }
+  }
+
+  async function openCamera() {
+    if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
+      throw { name: "Unsupported", message: "this browser offers no camera here (the page needs HTTPS or localhost)" };
+    }
+    const media = await navigator.mediaDevices.getUserMedia({ video: { width: { ideal: 640 } }, audio: false });
+    media.getVideoTracks().forEach((t) => t.addEventListener("ended", () => {
+      if (running) { stop(); setStatus("The camera stopped (unplugged, or taken by another application).", "bad"); }
+    }));
+    video.srcObject = media;
+    await video.play().catch(() => {});
+    return media;
+  }
+
+  // --- sending frames -----------------------------------------------------------------------------
+  function tick() {
+    if (!ws || ws.readyState !== WebSocket.OPEN || video.readyState < 2 || !video.videoWidth) return;
+    if (inFlight >= MAX_IN_FLIGHT) { stats.dropped++; showStats(); return; }
+    const w = Math.min(parseInt(widthSelect.value, 10) || 320, video.videoWidth);
+    const h = Math.round(w * video.videoHeight / video.videoWidth);
+    if (grab.width !== w || grab.height !== h) { grab.width = w; grab.height = h; }
+    grab.getContext("2d").drawImage(video, 0, 0, w, h);
+    inFlight++;                                   // encoding counts: it is a frame on its way
+    const socket = ws;
+    grab.toBlob((blob) => {
+      if (!blob || socket !== ws || socket.readyState !== WebSocket.OPEN) { inFlight = Math.max(0, inFlight - 1); return; }
+      if (blob.size > cfg.maxFrameBytes) { inFlight--; stats.dropped++; return; }
+      blob.arrayBuffer().then((buf) => {
+        if (socket !== ws || socket.readyState !== WebSocket.OPEN) { inFlight = Math.max(0, inFlight - 1); return; }
+        sentAt.set(sent++, { t: performance.now(), w, h });
+        socket.send(buf);
+      });
+    }, "image/jpeg", JPEG_QUALITY);
+  }
+
+  function restartTimer() {
+    clearInterval(timer);
+    const fps = Math.min(Math.max(parseFloat(fpsInput.value) || cfg.defaultFps, 1), cfg.maxFps);
+    timer = setInterval(tick, 1000 / fps);
+  }
+
+  // --- results ------------------------------------------------------------------------------------
+  function settle(seq) {
+    const sentInfo = sentAt.get(seq);
+    sentAt.delete(seq);
+    inFlight = Math.max(0, inFlight - 1);
+    return sentInfo;
+  }
+
+  function onResult(msg) {
+    const info = settle(msg.seq);
+    const now = performance.now();
+    stats.results++;
+    stats.server = msg.server_ms;
+    if (info) {
+      const rtt = now - info.t;
+      stats.rtt = stats.rtt === null ? rtt : 0.8 * stats.rtt + 0.2 * rtt;
+      frameW = info.w; frameH = info.h;
+    }
+    doneAt.push(now);
+    while (doneAt.length && now - doneAt[0] > 2000) doneAt.shift();
+    lastFaces = msg.faces;
+    drawOverlay();
+    const main = msg.faces.reduce((a, f) => (!a || f.box[2] * f.box[3] > a.box[2] * a.box[3] ? f : a), null);
+    $("stat-dominant").textContent = main ? main.dominant : "no face";
+    const x = (now - t0) / 1000;
+    chart.data.datasets.forEach((ds, i) => {
+      ds.data.push({ x, y: main ? main.probs[EMOTIONS[i]] : null });
+      while (ds.data.length && ds.data[0].x < x - WINDOW_S) ds.data.shift();
+    });
+    // The first half minute fills the chart from the left; after that it scrolls.
+    chart.options.scales.x.min = Math.max(0, x - WINDOW_S);
+    chart.options.scales.x.max = Math.max(x, WINDOW_S);
+    if (!chartQueued) {                          // one redraw per animation frame at most
+      chartQueued = true;
+      requestAnimationFrame(() => { chartQueued = false; chart.update("none"); });
+    }
+    showStats();
+  }
+
+  function drawOverlay() {
+    overlay.width = video.videoWidth || 640;
+    overlay.height = video.videoHeight || 480;
+    const ctx = overlay.getContext("2d");
+    ctx.clearRect(0, 0, overlay.width, overlay.height);
+    if (!frameW) return;
+    const k = overlay.width / frameW;             // boxes are in the sent frame's pixels
+    ctx.lineWidth = Math.max(2, overlay.width / 240);
+    ctx.font = `${Math.round(overlay.width / 28)}px system-ui, sans-serif`;
+    for (const f of lastFaces) {
+      const [x, y, w, h] = f.box.map((v) => v * k);
+      const color = FER_EMOTION_COLORS[f.dominant] || "#fff";
+      ctx.strokeStyle = color;
+      ctx.strokeRect(x, y, w, h);
+      const label = `#${f.id} ${f.dominant} ${(100 * f.probs[f.dominant]).toFixed(0)}%`;
+      const th = Math.round(overlay.width / 24);
+      ctx.fillStyle = color;
+      ctx.fillRect(x, Math.max(0, y - th), ctx.measureText(label).width + 8, th);
+      ctx.fillStyle = "#000";
+      ctx.fillText(label, x + 4, Math.max(0, y - th) + th * 0.8);
+    }
+  }
+
+  function onMessage(ev) {
+    let msg;
+    try { msg = JSON.parse(ev.data); } catch (e) { return; }
+    switch (msg.type) {
+      case "result": onResult(msg); break;
+      case "error":
+        stats.errors++;
+        if (msg.seq !== null && msg.seq !== undefined) settle(msg.seq);
+        setStatus("Server: " + msg.message, "bad");
+        break;
+      case "started":
+        stats.session = msg.session; stats.stored = msg.store;
+        setStatus(msg.store ? `Running; this session is stored (#${msg.session}).` : "Running; nothing is stored.", "ok");
+        break;
+      case "stopped":
+        if (onStopped) onStopped(msg);
+        break;
+      case "reset": lastFaces = []; drawOverlay(); break;
+    }
+  }
+
+  // --- the connection -----------------------------------------------------------------------------
+  function connect() {
+    const url = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + cfg.wsPath;
+    const socket = new WebSocket(url);
+    socket.binaryType = "arraybuffer";
+    ws = socket;
+    sent = 0; inFlight = 0; sentAt.clear();
+    socket.onopen = () => {
+      retries = 0;
+      socket.send(JSON.stringify({ type: "start", store: storeBox.checked }));
+    };
+    socket.onmessage = onMessage;
+    socket.onclose = () => {
+      if (socket !== ws) return;
+      ws = null;
+      if (!running) return;
+      const delay = Math.min(MAX_BACKOFF_MS, 1000 * 2 ** retries) * (0.75 + Math.random() * 0.5);
+      retries++;
+      setStatus(`Connection lost; reconnecting in ${(delay / 1000).toFixed(0)} s (attempt ${retries}).`, "bad");
+      retryTimer = setTimeout(connect, delay);
+    };
+  }
+
+  async function start() {
+    if (running) return;
+    setStatus("Asking for the camera…");
+    try {
+      camera = await openCamera();
+    } catch (err) {
+      setStatus(cameraMessage(err), "bad");
+      return;
+    }
+    running = true;
+    retries = 0;
+    stats.results = stats.dropped = stats.errors = 0;
+    stats.rtt = stats.server = null;
+    t0 = performance.now();
+    chart.data.datasets.forEach((ds) => { ds.data = []; });
+    $("live-summary").textContent = "";
+    setButtons();
+    setStatus("Connecting…");
+    connect();
+    restartTimer();
+  }
+
+  function summarize(msg) {
+    const s = msg.summary || {};
+    const share = Object.entries(s.emotion_share || {}).filter(([, v]) => v > 0)
+      .sort((a, b) => b[1] - a[1]).map(([e, v]) => `${e} ${(100 * v).toFixed(0)}%`).join(", ");
+    $("live-summary").textContent = `${s.frames_analysed || 0} frames analysed` +
+      (s.avg_fps ? ` at ${s.avg_fps} frames/s` : "") + (share ? `; time per emotion: ${share}` : "") +
+      (msg.stored ? `. Stored as session #${msg.session}.` : ". Nothing was stored.");
+  }
+
+  function stop() {
+    if (!running) return;
+    running = false;
+    clearInterval(timer);
+    clearTimeout(retryTimer);
+    setButtons();
+    if (camera) camera.getTracks().forEach((t) => t.stop());
+    camera = null;
+    const socket = ws;
+    if (socket && socket.readyState === WebSocket.OPEN) {
+      setStatus("Stopping…");
+      const done = (msg) => {
+        onStopped = null;
+        clearTimeout(guard);
+        if (msg) summarize(msg);
+        setStatus(msg && msg.stored ? `Stopped; session #${msg.session} stored.` : "Stopped.", "ok");
+        socket.close(1000);
+      };
+      const guard = setTimeout(() => done(null), 5000);
+      onStopped = done;
+      socket.send(JSON.stringify({ type: "stop",
+        client: { rtt_ms: stats.rtt === null ? null : Math.round(stats.rtt), dropped: stats.dropped } }));
+    } else {
+      if (socket) socket.close();
+      setStatus("Stopped.");
+    }
+  }
+
+  startBtn.addEventListener("click", start);
+  stopBtn.addEventListener("click", stop);
+  resetBtn.addEventListener("click", () => {
+    if (ws && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ type: "reset" }));
+  });
+  fpsInput.addEventListener("change", () => { if (running) restartTimer(); });
+  window.addEventListener("pagehide", () => { if (ws) ws.close(1001); });
+
+  // For tests and the curious: read-only view of the page's state.
+  window.ferLive = { chart, stats, get inFlight() { return inFlight; }, get running() { return running; },
+                     get connected() { return !!ws && ws.readyState === WebSocket.OPEN; } };
+})();

@@ -1,0 +1,61 @@
+"""The live page, a visitor's own sessions and the admin, through Django's test client."""
+
+import re
+
+import pytest
+from django.utils import timezone
+
+from emotion.live.models import LiveSession
+
+pytestmark = pytest.mark.django_db
+
+
+def session_for(user, **kw):
+    now = timezone.now()
+    return LiveSession.objects.create(
+        user=user, started_at=now - timezone.timedelta(seconds=12), ended_at=now, frames_received=120,
+        frames_analysed=118, frames_with_faces=100, avg_fps=9.8, avg_latency_ms=31.0, model_version="m@1",
+        emotion_share={"happy": 0.75, "neutral": 0.25},
+        timeline=[{"t": 0.0, "p": [0.1, 0, 0, 0.7, 0.1, 0, 0.1]}, {"t": 0.5, "p": [0, 0, 0, 0.8, 0.1, 0, 0.1]}], **kw)
+
+
+def test_the_live_page_loads_chartjs_from_npm_and_its_script(client):
+    res = client.get("/live/")
+    assert res.status_code == 200
+    html = res.content.decode()
+    assert "/static/vendor/chartjs/chart.umd.min.js" in html and "/static/live/live.js" in html
+    assert re.search(r'id="live-store"(?![^>]*checked)', html)            # consent is off by default
+    assert '"wsPath": "/ws/live/"' in html
+    assert client.get("/static/vendor/chartjs/chart.umd.min.js").status_code == 200
+
+
+def test_sessions_need_a_sign_in_and_show_only_ones_own(client, django_user_model):
+    assert client.get("/live/sessions/").status_code == 302
+    me = django_user_model.objects.create_user("me", password="pw-for-tests-1")
+    other = django_user_model.objects.create_user("other", password="pw-for-tests-1")
+    mine, theirs, anonymous = session_for(me), session_for(other), session_for(None)
+    client.force_login(me)
+    html = client.get("/live/sessions/").content.decode()
+    assert f"/live/sessions/{mine.pk}/" in html
+    assert f"/live/sessions/{theirs.pk}/" not in html and f"/live/sessions/{anonymous.pk}/" not in html
+    assert client.get(f"/live/sessions/{theirs.pk}/").status_code == 404
+    page = client.get(f"/live/sessions/{mine.pk}/").content.decode()
+    assert 'id="timeline-chart"' in page and "75.0 %" in page
+    assert client.post(f"/live/sessions/{theirs.pk}/", {"action": "delete"}).status_code == 404
+    client.post(f"/live/sessions/{mine.pk}/", {"action": "delete"})
+    assert not LiveSession.objects.filter(pk=mine.pk).exists() and LiveSession.objects.filter(pk=theirs.pk).exists()
+
+
+def test_the_admin_lists_filters_and_charts_sessions(admin_client, django_user_model):
+    user = django_user_model.objects.create_user("visitor", password="pw-for-tests-1")
+    s1, s2 = session_for(user), session_for(None)
+    listing = admin_client.get("/admin/live/livesession/").content.decode()
+    assert f"/admin/live/livesession/{s1.pk}/change/" in listing and f"/admin/live/livesession/{s2.pk}/change/" in listing
+    filtered = admin_client.get(f"/admin/live/livesession/?user__id__exact={user.pk}").content.decode()
+    assert f"/{s1.pk}/change/" in filtered and f"/{s2.pk}/change/" not in filtered
+    anonymous = admin_client.get("/admin/live/livesession/?user__isempty=1").content.decode()
+    assert f"/{s2.pk}/change/" in anonymous and f"/{s1.pk}/change/" not in anonymous
+    page = admin_client.get(f"/admin/live/livesession/{s1.pk}/change/").content.decode()
+    assert 'id="timeline-chart"' in page and 'id="timeline-data"' in page and "chart.umd.min.js" in page
+    assert "happy: 75.0 %" in page
+    assert admin_client.get("/admin/live/livesession/add/").status_code == 403

@@ -1,0 +1,94 @@
+"""The per-frame checks and the session recorder, on their own."""
+
+import cv2
+import numpy as np
+import pytest
+
+from emotion.live.guards import TokenBucket, declared_size
+from emotion.live.recorder import SessionRecorder, main_face
+from emotion.ml import EMOTIONS
+
+
+class Clock:
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+
+def test_the_bucket_allows_a_burst_then_the_sustained_rate():
+    clock = Clock()
+    bucket = TokenBucket(rate=30, capacity=30, clock=clock)
+    assert sum(bucket.take() for _ in range(100)) == 30
+    clock.now += 1.0
+    assert sum(bucket.take() for _ in range(100)) == 30
+    clock.now += 10.0                       # idle time does not bank more than the burst
+    assert sum(bucket.take() for _ in range(100)) == 30
+    for _ in range(50):                     # exactly the sustained rate always passes
+        clock.now += 1 / 30
+        assert bucket.take()
+
+
+@pytest.mark.parametrize("ext", [".jpg", ".png"])
+def test_declared_size_reads_the_header(ext):
+    img = np.zeros((37, 53, 3), np.uint8)
+    data = cv2.imencode(ext, img)[1].tobytes()
+    assert declared_size(data) == (53, 37)
+    assert declared_size(data[:30]) in (None, (53, 37))     # a cut header is never misread
+
+
+def test_declared_size_gives_up_on_other_bytes():
+    assert declared_size(b"") is None
+    assert declared_size(b"GIF89a....") is None
+    assert declared_size(b"\xff\xd8\xff\xe0\x00") is None
+    assert declared_size(b"\xff\xd8garbage" * 10) is None
+
+
+def face(box, dominant, p=0.9):
+    probs = {e: (p if e == dominant else (1 - p) / 6) for e in EMOTIONS}
+    return {"id": 1, "box": box, "probs": probs, "dominant": dominant}
+
+
+def test_the_recorder_counts_time_per_emotion_of_the_largest_face():
+    rec = SessionRecorder(start=100.0, timeline_step=0.5)
+    small = face([0, 0, 10, 10], "sad")
+    for i in range(10):                      # 1 s happy, 10 frames/s
+        rec.received()
+        rec.analysed(100.0 + i * 0.1, [small, face([50, 50, 60, 60], "happy")], latency_ms=20)
+    for i in range(10, 15):                  # then 0.5 s angry
+        rec.received()
+        rec.analysed(100.0 + i * 0.1, [face([50, 50, 60, 60], "angry")], latency_ms=40)
+    rec.received()
+    rec.analysed(103.0, [], latency_ms=10)   # no face: counts as a frame, not as time in an emotion
+    f = rec.fields()
+    assert f["frames_received"] == f["frames_analysed"] == 16 and f["frames_with_faces"] == 15
+    assert f["emotion_share"]["happy"] == pytest.approx(0.9 / 1.4, abs=1e-3)
+    assert f["emotion_share"]["angry"] == pytest.approx(0.5 / 1.4, abs=1e-3)
+    assert f["avg_latency_ms"] == pytest.approx((10 * 20 + 5 * 40 + 10) / 16, abs=0.01)
+    assert f["avg_fps"] == pytest.approx(16 / 3.0, abs=0.01)
+    assert [p["t"] for p in f["timeline"]] == [0.0, 0.5, 1.0]      # at most one point per 0.5 s
+    assert f["timeline"][0]["p"][EMOTIONS.index("happy")] == 0.9
+
+
+def test_a_long_pause_is_not_counted_as_time_in_an_emotion():
+    rec = SessionRecorder(start=0.0)
+    rec.analysed(0.0, [face([0, 0, 9, 9], "sad")], 1)
+    rec.analysed(60.0, [face([0, 0, 9, 9], "sad")], 1)
+    rec.analysed(60.1, [face([0, 0, 9, 9], "happy")], 1)
+    assert rec.seconds["sad"] == pytest.approx(1.0) and rec.seconds["happy"] == pytest.approx(0.1)
+
+
+def test_the_timeline_is_capped_and_still_covers_the_whole_session():
+    rec = SessionRecorder(start=0.0, timeline_step=0.5, timeline_points=100)
+    for i in range(2000):                    # 1000 s at 2 frames/s
+        rec.analysed(i * 0.5, [face([0, 0, 9, 9], "neutral")], 1)
+    f = rec.fields()
+    assert len(f["timeline"]) <= 100
+    assert f["timeline"][0]["t"] == 0.0 and f["timeline"][-1]["t"] > 950
+    assert f["timeline_step"] > 0.5
+
+
+def test_main_face_is_the_largest():
+    assert main_face([]) is None
+    assert main_face([face([0, 0, 5, 5], "sad"), face([0, 0, 6, 6], "fear")])["dominant"] == "fear"
