@@ -60,7 +60,13 @@ def site_env(django_db_setup, django_db_blocker):
     """Environment for child processes: the test database (created by now), test queue and prefix."""
     from django.db import connection
 
-    return servers.child_env(connection.settings_dict)
+    yield servers.child_env(connection.settings_dict)
+    # Threads that ran consumers' database calls keep their own connections; on PostgreSQL those stop
+    # the test database from being dropped at the end.
+    if connection.vendor == "postgresql":
+        with django_db_blocker.unblock(), connection.cursor() as cur:
+            cur.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                        "WHERE datname = current_database() AND pid <> pg_backend_pid()")
 
 
 @pytest.fixture(scope="session")

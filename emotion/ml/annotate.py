@@ -10,10 +10,11 @@ import numpy as np
 from .engine import FaceResult
 from .labels import EMOTIONS
 
-# BGR colours per emotion, chosen to be told apart on a live video
+# BGR colours per emotion: the same as the site's charts (static/live/colors.js), so a box on an
+# annotated video and a line on a timeline mean the same emotion by colour.
 COLOURS = {
-    "angry": (40, 40, 220), "disgust": (40, 140, 40), "fear": (150, 60, 150), "happy": (0, 200, 255),
-    "sad": (200, 120, 40), "surprise": (230, 200, 0), "neutral": (180, 180, 180),
+    "angry": (40, 39, 214), "disgust": (75, 86, 140), "fear": (189, 103, 148), "happy": (30, 176, 242),
+    "sad": (180, 119, 31), "surprise": (207, 190, 23), "neutral": (127, 127, 127),
 }
 
 

@@ -2,9 +2,7 @@
 // net because pushes can be lost), then draw its timeline from results.json.
 (function () {
   const EMOTIONS = ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"];
-  // The same colours as the boxes drawn on annotated media (emotion/ml/annotate.py).
-  const COLOURS = {angry: "#dc2828", disgust: "#288c28", fear: "#963c96", happy: "#ffc800", sad: "#2878c8",
-                   surprise: "#00c8e6", neutral: "#9a9a9a"};
+  const COLOURS = window.FER_EMOTION_COLORS;      // static/live/colors.js, as on annotated media
   const box = document.getElementById("state");
   const id = box.dataset.id;
   const timeline = (window.ferTimeline = {ready: false, chart: null});
