@@ -14,7 +14,7 @@ from . import services
 from .exports import csv_response, json_response
 from .models import Analysis
 from .serializers import AnalysisSerializer, UploadSerializer
-from .validation import UploadRefused
+from .validation import UploadRefused, refuse_oversized_request
 
 
 def visible_analyses(user):
@@ -35,6 +35,10 @@ class AnalysisViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.D
     @extend_schema(request={"multipart/form-data": UploadSerializer}, responses={201: AnalysisSerializer,
                    400: OpenApiResponse(description="the upload was refused; `file` says why")})
     def create(self, request):
+        try:
+            refuse_oversized_request(request.META.get("CONTENT_LENGTH"))
+        except UploadRefused as exc:
+            raise ValidationError({"file": [str(exc)]})
         form = UploadSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         data = form.validated_data

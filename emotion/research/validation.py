@@ -80,6 +80,18 @@ def local_path(upload: UploadedFile) -> Iterator[str]:
         os.unlink(path)
 
 
+def refuse_oversized_request(content_length) -> None:
+    """Before the body is read: a request that cannot hold a file under the limit is refused without
+    spooling gigabytes to disk first (1 MB of slack covers the multipart framing and form fields)."""
+    try:
+        length = int(content_length or 0)
+    except ValueError:
+        return
+    limit = settings.FER_MAX_UPLOAD_MB * 1_000_000
+    if length > limit + 1_000_000:
+        raise UploadRefused(f"The upload is {_mb(length)}; the limit is {_mb(limit)} per file.")
+
+
 def inspect_upload(upload: UploadedFile) -> MediaFacts:
     """MediaFacts for an upload that can be analysed, or UploadRefused with a readable reason."""
     size = upload.size or 0

@@ -8,8 +8,9 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import FileResponse, Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from emotion.ml.annotate import draw_faces
@@ -48,13 +49,13 @@ def _upload(request):
     files = request.FILES.getlist("files")
     if not files:
         messages.error(request, "Choose at least one image or video to upload.")
-        return redirect("research:list")
+        return _go(request, reverse("research:list"))
     title, notes = request.POST.get("title", ""), request.POST.get("notes", "")
     try:
         step = int(request.POST.get("frame_step") or 1)
     except ValueError:
         messages.error(request, "The frame step must be a whole number.")
-        return redirect("research:list")
+        return _go(request, reverse("research:list"))
     created = []
     for f in files:
         try:
@@ -64,9 +65,15 @@ def _upload(request):
             messages.error(request, f"{f.name}: {exc}")
     if created:
         messages.success(request, f"{len(created)} file{'s' if len(created) > 1 else ''} queued for analysis.")
-    if len(created) == 1 and len(files) == 1:
-        return redirect(created[0])
-    return redirect("research:list")
+    target = created[0].get_absolute_url() if len(created) == 1 and len(files) == 1 else reverse("research:list")
+    return _go(request, target)
+
+
+def _go(request, target: str):
+    if request.headers.get("X-Requested-With") == "XMLHttpRequest":
+        # the page uploads with XHR to show upload progress, then goes where a redirect would lead
+        return JsonResponse({"redirect": target})
+    return redirect(target)
 
 
 @login_required

@@ -1,5 +1,5 @@
-// The analyses list: refuse an oversized file before uploading it, and refresh the rows of
-// analyses that are still queued or running.
+// The analyses list: refuse an oversized file before uploading it, show the upload's progress,
+// and refresh the rows of analyses that are still queued or running.
 (function () {
   const form = document.getElementById("upload-form");
   const input = document.getElementById("files");
@@ -13,8 +13,38 @@
         `${(window.FER_LIMITS.maxBytes / 1e6).toFixed(0)} MB`).join("; ");
       return;
     }
-    document.getElementById("upload-button").disabled = true;
-    document.getElementById("upload-button").textContent = "Uploading…";
+    // Upload with XHR so a long upload shows its progress; the server answers where to go next.
+    ev.preventDefault();
+    const button = document.getElementById("upload-button");
+    const bar = document.getElementById("upload-progress");
+    button.disabled = true;
+    bar.hidden = false;
+    const xhr = new XMLHttpRequest();
+    xhr.open("POST", form.action || window.location.pathname);
+    xhr.setRequestHeader("X-Requested-With", "XMLHttpRequest");
+    xhr.upload.onprogress = (e) => {
+      if (e.lengthComputable) {
+        bar.value = e.loaded / e.total;
+        button.textContent = `Uploading… ${Math.round((100 * e.loaded) / e.total)}%`;
+      }
+    };
+    xhr.onload = () => {
+      let target = null;
+      try { target = JSON.parse(xhr.responseText).redirect; } catch (e) { /* not our JSON */ }
+      if (xhr.status === 200 && target) { window.location.assign(target); return; }
+      fail(`The upload failed (HTTP ${xhr.status}). Nothing was stored; try again.`);
+    };
+    xhr.onerror = () => fail("The connection was lost during the upload. Nothing was stored; try again.");
+    button.textContent = "Uploading…";
+    xhr.send(new FormData(form));
+
+    function fail(message) {
+      error.hidden = false;
+      error.textContent = message;
+      button.disabled = false;
+      button.textContent = "Upload and analyse";
+      bar.hidden = true;
+    }
   });
 
   async function refresh() {

@@ -109,3 +109,11 @@ def test_openapi_schema_describes_the_api(researcher):
     paths = json.loads(res.content)["paths"]
     assert {"/api/analyses/", "/api/analyses/{id}/", "/api/analyses/{id}/results.csv"} <= set(paths)
     assert "multipart/form-data" in paths["/api/analyses/"]["post"]["requestBody"]["content"]
+
+
+def test_an_oversized_request_is_refused_before_its_body_is_read(researcher, settings):
+    settings.FER_MAX_UPLOAD_MB = 0.1
+    client = api_for(researcher)
+    res = client.generic("POST", "/api/analyses/", b"x" * 10, content_type="multipart/form-data; boundary=zz",
+                         CONTENT_LENGTH="5000000000")
+    assert res.status_code == 400 and "limit is 0.1 MB" in res.json()["file"][0]

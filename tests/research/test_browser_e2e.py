@@ -10,7 +10,7 @@ from tests.conftest import CLIP, MEDIA, need
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def test_sign_in_upload_watch_and_read_the_timeline(daphne_url, celery_worker, playwright_driver, tmp_path):
+def test_sign_in_upload_watch_and_read_the_timeline(daphne_url, celery_worker, playwright_driver, bad_media):
     User.objects.create_user("carol", password="a-long-password-3")
     browser = servers.launch_chromium(playwright_driver)
     page = browser.new_page(viewport={"width": 1280, "height": 1000})
@@ -24,9 +24,12 @@ def test_sign_in_upload_watch_and_read_the_timeline(daphne_url, celery_worker, p
         page.click("button[type=submit]")
         page.wait_for_url(f"{daphne_url}/analyses/")
 
-        page.set_input_files("#files", [str(need(MEDIA / "two_people.jpg")), str(need(CLIP))])
+        page.set_input_files("#files", [str(need(MEDIA / "two_people.jpg")), str(need(CLIP)),
+                                        str(bad_media["text_as_mp4"])])
         page.click("#upload-button")
         page.wait_for_selector("text=2 files queued for analysis")
+        # the bad file is named, with the reason, and nothing was made of it
+        assert page.locator(".messages .error", has_text="notes.mp4: This is not an image").count() == 1
         rows = page.locator("#analyses tbody tr")
         assert rows.count() == 2
         # the list follows the jobs without a reload
