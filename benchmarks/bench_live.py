@@ -176,8 +176,8 @@ def bench_config(width: int, torch_threads: int, workers: int, detect_every: int
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--clients", default="1,4,8")
-    ap.add_argument("--widths", default="320,640", help="frame widths in pixels, comma-separated")
-    ap.add_argument("--torch-threads", default="1,0", help="torch threads per inference thread (0: torch's default)")
+    ap.add_argument("--widths", default="320,480,640", help="frame widths in pixels, comma-separated")
+    ap.add_argument("--torch-threads", default="1", help="torch threads per inference thread (0: torch's default)")
     ap.add_argument("--workers", type=int, default=2, help="inference threads in daphne")
     ap.add_argument("--detect-every", type=int, default=10)
     ap.add_argument("--fps", type=float, default=10)

@@ -88,7 +88,7 @@
   function tick() {
     if (!ws || ws.readyState !== WebSocket.OPEN || video.readyState < 2 || !video.videoWidth) return;
     if (inFlight >= MAX_IN_FLIGHT) { stats.dropped++; showStats(); return; }
-    const w = Math.min(parseInt(widthSelect.value, 10) || 320, video.videoWidth);
+    const w = Math.min(parseInt(widthSelect.value, 10) || 480, video.videoWidth);
     const h = Math.round(w * video.videoHeight / video.videoWidth);
     if (grab.width !== w || grab.height !== h) { grab.width = w; grab.height = h; }
     grab.getContext("2d").drawImage(video, 0, 0, w, h);

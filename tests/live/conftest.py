@@ -22,7 +22,7 @@ def to_jpeg(bgr, width: int, quality: int = 80) -> bytes:
 
 @pytest.fixture(scope="session")
 def face_jpeg() -> bytes:
-    """The shared portrait, downscaled to 320 px wide like the page's default."""
+    """The shared portrait, downscaled to 320 px wide (the page's smallest setting)."""
     return to_jpeg(cv2.imread(str(need(MEDIA / "obama.jpg"))), 320)
 
 
