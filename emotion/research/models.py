@@ -62,6 +62,7 @@ class Analysis(models.Model):
     attempts = models.PositiveIntegerField(default=0, help_text="deliveries of the current run to a worker")
 
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    queued_at = models.DateTimeField(default=timezone.now, help_text="when the current run was queued")
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 

@@ -8,6 +8,7 @@ from typing import Optional
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
+from django.utils import timezone
 
 from .models import Analysis
 from .validation import UploadRefused, inspect_upload
@@ -55,6 +56,7 @@ def rerun(analysis: Analysis) -> Analysis:
     analysis.status, analysis.progress, analysis.attempts = Analysis.Status.QUEUED, 0.0, 0
     analysis.error, analysis.notice = "", ""
     analysis.started_at = analysis.finished_at = None
+    analysis.queued_at = timezone.now()
     analysis.save()
     _enqueue(analysis)
     return analysis

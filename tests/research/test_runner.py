@@ -102,3 +102,26 @@ def test_a_file_that_keeps_killing_workers_is_given_up(researcher):
     assert run_analysis(a.pk, a.run_id) == "failed: too many attempts"
     a.refresh_from_db()
     assert a.status == "failed" and "stopped 3 times" in a.error
+
+
+def test_stuck_analyses_are_queued_again_and_only_they(researcher, monkeypatch):
+    from datetime import timedelta
+
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    from emotion.research import tasks
+
+    sent = []
+    monkeypatch.setattr(tasks.analyse, "delay", lambda *args: sent.append(args))   # the broker is not the point here
+    old = timezone.now() - timedelta(hours=2)
+    lost = make(researcher, need(MEDIA / "obama.jpg"))
+    Analysis.objects.filter(pk=lost.pk).update(queued_at=old)
+    dead = make(researcher, need(MEDIA / "obama.jpg"))
+    Analysis.objects.filter(pk=dead.pk).update(status="running", started_at=old, queued_at=old)
+    make(researcher, need(MEDIA / "obama.jpg"))                                   # just queued: left alone
+    done = make(researcher, need(MEDIA / "obama.jpg"))
+    run_analysis(done.pk, done.run_id)
+    Analysis.objects.filter(pk=done.pk).update(queued_at=old)
+    call_command("requeue_stuck")
+    assert sorted(sent) == sorted([(lost.pk, str(lost.run_id)), (dead.pk, str(dead.run_id))])
