@@ -13,8 +13,10 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 from emotion.live.routing import websocket_urlpatterns as live_ws  # noqa: E402
 from emotion.research.routing import websocket_urlpatterns as research_ws  # noqa: E402
 
+from fersite.limits import UploadSizeLimit  # noqa: E402
+
 application = ProtocolTypeRouter({
-    "http": django_asgi_app,
+    "http": UploadSizeLimit(django_asgi_app),
     # Browsers send an Origin header: a page from another site cannot open our sockets.
     "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(live_ws + research_ws))),
 })

@@ -141,6 +141,8 @@ LOGOUT_REDIRECT_URL = "emotion:home"
 # UPLOAD LIMITS for research analyses (the page and the API say which one a file broke).
 FER_MAX_UPLOAD_MB = float(os.environ.get("FER_MAX_UPLOAD_MB", 500))
 FER_MAX_VIDEO_SECONDS = float(os.environ.get("FER_MAX_VIDEO_SECONDS", 1800))
+# One request of the upload page may carry several files; anything larger is refused unread.
+FER_MAX_REQUEST_MB = float(os.environ.get("FER_MAX_REQUEST_MB", 2 * FER_MAX_UPLOAD_MB))
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -6,13 +6,13 @@ from __future__ import annotations
 import json
 
 from django.contrib import admin, messages
-from django.http import StreamingHttpResponse
 from django.urls import reverse
 from django.utils.html import format_html
 
 from . import services
 from .exports import csv_chunks
 from .models import Analysis
+from .streaming import stream
 
 
 @admin.register(Analysis)
@@ -54,6 +54,14 @@ class AnalysisAdmin(admin.ModelAdmin):
     def summary_pretty(self, obj):
         return format_html("<pre>{}</pre>", json.dumps(obj.summary, indent=1))
 
+    def get_deleted_objects(self, objs, request):
+        """The confirmation page names each analysis with its result count instead of listing every
+        per-frame row (the admin's default), which for a long video is a page of 100,000 lines."""
+        objs = list(objs)
+        deleted = [f"{o} ({o.result_count} per-frame results, its files)" for o in objs]
+        perms_needed = set() if self.has_delete_permission(request) else {"analysis"}
+        return deleted, {"analyses": len(objs)}, perms_needed, []
+
     def delete_model(self, request, obj):
         services.delete_analysis(obj)
 
@@ -70,7 +78,5 @@ class AnalysisAdmin(admin.ModelAdmin):
 
     @admin.action(description="Export the selected analyses' results as one CSV")
     def export_csv(self, request, queryset):
-        res = StreamingHttpResponse(csv_chunks(list(queryset.order_by("pk")), with_analysis_column=True),
-                                    content_type="text/csv; charset=utf-8")
-        res["Content-Disposition"] = 'attachment; filename="analyses.csv"'
-        return res
+        return stream(request, csv_chunks(list(queryset.order_by("pk")), with_analysis_column=True),
+                      "text/csv; charset=utf-8", "analyses.csv")

@@ -8,6 +8,7 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 
 from . import services
@@ -15,6 +16,16 @@ from .exports import csv_response, json_response
 from .models import Analysis
 from .serializers import AnalysisSerializer, UploadSerializer
 from .validation import UploadRefused, refuse_oversized_request
+
+
+class CSVPassthrough(BaseRenderer):
+    """Lets a script ask for results.csv with `Accept: text/csv`; the view writes the CSV itself."""
+
+    media_type = "text/csv"
+    format = "csv"
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        return data
 
 
 def visible_analyses(user):
@@ -53,21 +64,25 @@ class AnalysisViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.D
     def perform_destroy(self, instance):
         services.delete_analysis(instance)
 
-    @extend_schema(request=None, responses={202: AnalysisSerializer})
+    @extend_schema(request=None, responses={202: AnalysisSerializer, 409: OpenApiResponse(description="still queued or running")})
     @action(detail=True, methods=["post"])
     def rerun(self, request, pk=None):
-        analysis = services.rerun(self.get_object())
+        analysis = self.get_object()
+        if not analysis.finished:
+            # also keeps a file that crashes workers from being queued again and again
+            return Response({"detail": "This analysis is still queued or running."}, status=status.HTTP_409_CONFLICT)
+        analysis = services.rerun(analysis)
         return Response(AnalysisSerializer(analysis, context={"request": request}).data, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(responses={(200, "text/csv"): OpenApiTypes.STR},
                    description="One row per face per analysed frame: frame, time, face_id, x, y, w, h, "
                                "the 7 probabilities, dominant, model_version.")
-    @action(detail=True, methods=["get"], url_path="results.csv")
+    @action(detail=True, methods=["get"], url_path="results.csv", renderer_classes=[CSVPassthrough])
     def results_csv(self, request, pk=None):
-        return csv_response(self.get_object())
+        return csv_response(request._request, self.get_object())
 
     @extend_schema(responses={(200, "application/json"): OpenApiTypes.OBJECT},
                    description="The analysis' metadata and summary, and `results`: the rows of results.csv as objects.")
-    @action(detail=True, methods=["get"], url_path="results.json")
+    @action(detail=True, methods=["get"], url_path="results.json", renderer_classes=[JSONRenderer])
     def results_json(self, request, pk=None):
-        return json_response(self.get_object())
+        return json_response(request._request, self.get_object())

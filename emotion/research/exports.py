@@ -8,13 +8,13 @@ import io
 import json
 from typing import Iterable, Iterator
 
-from django.http import StreamingHttpResponse
 from django.utils.text import slugify
 
 from emotion.ml import EMOTIONS
 from emotion.ml.export import COLUMNS
 
 from .models import Analysis, FrameResult
+from .streaming import stream
 
 CHUNK = 2000
 
@@ -82,13 +82,9 @@ def download_name(analysis: Analysis, ext: str) -> str:
     return f"{stem}-{analysis.pk}.{ext}"
 
 
-def csv_response(analysis: Analysis) -> StreamingHttpResponse:
-    res = StreamingHttpResponse(csv_chunks([analysis]), content_type="text/csv; charset=utf-8")
-    res["Content-Disposition"] = f'attachment; filename="{download_name(analysis, "csv")}"'
-    return res
+def csv_response(request, analysis: Analysis):
+    return stream(request, csv_chunks([analysis]), "text/csv; charset=utf-8", download_name(analysis, "csv"))
 
 
-def json_response(analysis: Analysis) -> StreamingHttpResponse:
-    res = StreamingHttpResponse(json_chunks(analysis), content_type="application/json")
-    res["Content-Disposition"] = f'inline; filename="{download_name(analysis, "json")}"'
-    return res
+def json_response(request, analysis: Analysis):
+    return stream(request, json_chunks(analysis), "application/json", download_name(analysis, "json"), attachment=False)

@@ -32,5 +32,7 @@ def push(analysis) -> None:
         return
     try:
         async_to_sync(layer.group_send)(group_name(analysis.pk), {"type": "analysis.state", "state": state_message(analysis)})
-    except Exception:       # noqa: BLE001 - a lost push must never fail the analysis
+    except Exception as exc:       # noqa: BLE001 - a lost push must never fail the analysis…
+        if exc.__class__.__name__ == "SoftTimeLimitExceeded":    # …but the job's time limit must end it
+            raise
         log.warning("could not push the progress of analysis %s", analysis.pk, exc_info=True)

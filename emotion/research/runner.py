@@ -140,8 +140,13 @@ def _video(analysis: Analysis, path: str, work: str):
     writer = cv2.VideoWriter(annotated, cv2.VideoWriter_fourcc(*"mp4v"), info.fps / step, (info.width, info.height))
     rows: List[dict] = []
     frames, truncated = 0, None
+    # The header's frame count can be wrong (or 0, read as 1): stop at what the duration limit allows.
+    max_index = max(info.frame_count * 1.1, settings.FER_MAX_VIDEO_SECONDS * info.fps)
     try:
         for index, t, frame, faces in engine.iter_video(path, step, progress=_Ticker(analysis), info=info):
+            if index > max_index:
+                raise MediaError(f"{path}: the video goes on past its stated length and past the limit of "
+                                 f"{settings.FER_MAX_VIDEO_SECONDS / 60:.0f} minutes")
             frames += 1
             rows.extend(record_row(FrameRecord(index, t, f), engine.version) for f in faces)
             if writer.isOpened():
@@ -180,10 +185,19 @@ def _finish(analysis: Analysis, rows: List[dict], annotated, frames: int, trunca
     if annotated:
         with open(annotated, "rb") as fh:
             stored_annotated = default_storage.save(f"annotated/{uuid.uuid4().hex}{os.path.splitext(annotated)[1]}", File(fh))
+    try:
+        current = _save_results(analysis, rows, stored_annotated, frames, truncated)
+    except BaseException:
+        _discard(stored_annotated)            # nothing refers to it: the transaction did not commit
+        raise
+    progress.push(current)
+    return current
+
+
+def _save_results(analysis: Analysis, rows: List[dict], stored_annotated: str, frames: int, truncated) -> Analysis:
     with transaction.atomic():
         current = Analysis.objects.select_for_update().filter(pk=analysis.pk, run_id=analysis.run_id).first()
         if current is None:
-            _discard(stored_annotated)
             raise Superseded("deleted or re-run before its results were saved")
         FrameResult.objects.filter(analysis=current).delete()
         FrameResult.objects.bulk_create((FrameResult(analysis=current, **r) for r in rows), batch_size=BULK_BATCH)
@@ -203,7 +217,6 @@ def _finish(analysis: Analysis, rows: List[dict], annotated, frames: int, trunca
         current.save()
         if old_annotated and old_annotated != stored_annotated:
             transaction.on_commit(lambda: _discard(old_annotated))
-    progress.push(current)
     return current
 
 

@@ -24,10 +24,11 @@ def _enqueue(analysis: Analysis) -> None:
     transaction.on_commit(lambda: analyse.delay(analysis.pk, run_id))
 
 
-@transaction.atomic
 def create_analysis(owner, upload: UploadedFile, title: str = "", notes: str = "",
                     frame_step: Optional[int] = None) -> Analysis:
-    """Check the upload (UploadRefused says why not), store it under a generated name, queue the job."""
+    """Check the upload (UploadRefused says why not), store it under a generated name, queue the job.
+    Checking and storing happen outside the transaction: on SQLite a transaction holds the write lock,
+    and workers writing progress must not wait for a large file to be probed and copied."""
     step = int(frame_step or 1)
     if not 1 <= step <= MAX_FRAME_STEP:
         raise UploadRefused(f"The frame step must be between 1 and {MAX_FRAME_STEP}.")
@@ -38,13 +39,13 @@ def create_analysis(owner, upload: UploadedFile, title: str = "", notes: str = "
         width=facts.width, height=facts.height, fps=facts.fps, frame_count=facts.frame_count, duration=facts.duration,
     )
     analysis.file.save(f"upload{facts.extension}", upload, save=False)
-    stored = analysis.file.name
     try:                            # a failed insert must not leave the stored file behind
-        analysis.save()
-    except Exception:
-        default_storage.delete(stored)
+        with transaction.atomic():
+            analysis.save()
+            _enqueue(analysis)
+    except BaseException:
+        default_storage.delete(analysis.file.name)
         raise
-    _enqueue(analysis)
     return analysis
 
 

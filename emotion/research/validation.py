@@ -34,7 +34,14 @@ class MediaFacts:
     extension: str = field(init=False)
 
     def __post_init__(self):
-        self.extension = "." + {"jpeg": "jpg"}.get(self.media_format, self.media_format)
+        self.extension = self.extension_of(self.media_format)
+
+    @staticmethod
+    def extension_of(media_format: str) -> str:
+        return "." + {"jpeg": "jpg"}.get(media_format, media_format)
+
+
+STILL_IMAGE_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1", b"avif", b"avis"}
 
 
 def sniff_format(head: bytes) -> Optional[str]:
@@ -48,7 +55,10 @@ def sniff_format(head: bytes) -> Optional[str]:
     if head[:4] == b"RIFF" and head[8:12] == b"AVI ":
         return "avi"
     if head[4:8] == b"ftyp":
-        return "mov" if head[8:12] == b"qt  " else "mp4"
+        brand = head[8:12]
+        if brand in STILL_IMAGE_BRANDS:          # HEIC and AVIF photos share the MP4 container
+            return None
+        return "mov" if brand == b"qt  " else "mp4"
     if head[4:8] in (b"moov", b"mdat", b"wide", b"free"):   # old QuickTime files have no ftyp box
         return "mov"
     if head.startswith(b"\x1a\x45\xdf\xa3"):                 # EBML: Matroska, or WebM by its doctype
@@ -57,6 +67,8 @@ def sniff_format(head: bytes) -> Optional[str]:
 
 
 IMAGE_FORMATS = {"jpeg", "png", "webp"}
+MIME = {"jpeg": "image/jpeg", "jpg": "image/jpeg", "png": "image/png", "webp": "image/webp", "mp4": "video/mp4",
+        "mov": "video/quicktime", "avi": "video/x-msvideo", "webm": "video/webm", "mkv": "video/x-matroska"}
 
 
 def _mb(n: float) -> str:

@@ -8,7 +8,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404, HttpResponse, JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
@@ -21,7 +21,8 @@ from .api import visible_analyses
 from .exports import csv_response, download_name
 from .models import Analysis, FrameResult
 from .runner import local_copy
-from .validation import UploadRefused
+from .streaming import stream_file
+from .validation import MIME, MediaFacts, UploadRefused
 
 
 def _own(request, pk: int) -> Analysis:
@@ -117,7 +118,7 @@ def _read_frame(path: str, analysis: Analysis, frame: int):
 
 @login_required
 def download_csv(request, pk: int):
-    return csv_response(_own(request, pk))
+    return csv_response(request, _own(request, pk))
 
 
 @login_required
@@ -126,14 +127,17 @@ def download_annotated(request, pk: int):
     if not analysis.annotated:
         raise Http404("This analysis has no annotated media")
     ext = analysis.annotated.name.rsplit(".", 1)[-1]
-    return FileResponse(analysis.annotated.open("rb"), as_attachment=request.GET.get("inline") is None,
-                        filename=download_name(analysis, f"annotated.{ext}"))
+    return stream_file(request, analysis.annotated, MIME[ext], download_name(analysis, f"annotated.{ext}"),
+                       attachment=request.GET.get("inline") is None)
 
 
 @login_required
 def original(request, pk: int):
     analysis = _own(request, pk)
-    return FileResponse(analysis.file.open("rb"), filename=analysis.original_name)
+    # The type comes from the checked content, never from the user's file name (an "x.html" that is
+    # really a JPEG must not be served as a page), and it is always a download.
+    return stream_file(request, analysis.file, MIME[analysis.media_format],
+                       download_name(analysis, f"original{MediaFacts.extension_of(analysis.media_format)}"))
 
 
 @login_required

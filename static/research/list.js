@@ -29,10 +29,11 @@
       }
     };
     xhr.onload = () => {
-      let target = null;
-      try { target = JSON.parse(xhr.responseText).redirect; } catch (e) { /* not our JSON */ }
-      if (xhr.status === 200 && target) { window.location.assign(target); return; }
-      fail(`The upload failed (HTTP ${xhr.status}). Nothing was stored; try again.`);
+      let reply = {};
+      try { reply = JSON.parse(xhr.responseText); } catch (e) { /* not our JSON */ }
+      if (xhr.status === 200 && reply.redirect) { window.location.assign(reply.redirect); return; }
+      fail(reply.detail ? `${reply.detail} Nothing was stored.`
+                        : `The upload failed (HTTP ${xhr.status}). Nothing was stored; try again.`);
     };
     xhr.onerror = () => fail("The connection was lost during the upload. Nothing was stored; try again.");
     button.textContent = "Uploading…";

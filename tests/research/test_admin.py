@@ -50,3 +50,8 @@ def test_export_and_rerun_actions(admin_client, analysed, django_capture_on_comm
         admin_client.post("/admin/research/analysis/", {"action": "rerun_selected", "_selected_action": ids})
     assert len(enqueued) == 2
     assert set(Analysis.objects.values_list("status", flat=True)) == {"queued"}
+
+
+def test_delete_confirmation_counts_results_instead_of_listing_them(admin_client, analysed):
+    page = admin_client.get(f"/admin/research/analysis/{analysed[0].pk}/delete/").content.decode()
+    assert "2 per-frame results" in page and "frame 0 face 1" not in page

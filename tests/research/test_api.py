@@ -117,3 +117,13 @@ def test_an_oversized_request_is_refused_before_its_body_is_read(researcher, set
     res = client.generic("POST", "/api/analyses/", b"x" * 10, content_type="multipart/form-data; boundary=zz",
                          CONTENT_LENGTH="5000000000")
     assert res.status_code == 400 and "limit is 0.1 MB" in res.json()["file"][0]
+
+
+def test_csv_can_be_asked_for_by_its_type_and_unfinished_runs_are_not_rerun(researcher):
+    client = api_for(researcher)
+    pk = post_file(client, need(MEDIA / "obama.jpg")).json()["id"]
+    assert client.post(f"/api/analyses/{pk}/rerun/").status_code == 409        # still queued
+    a = Analysis.objects.get(pk=pk)
+    run_analysis(a.pk, a.run_id)
+    res = client.get(f"/api/analyses/{pk}/results.csv", HTTP_ACCEPT="text/csv")
+    assert res.status_code == 200 and b"".join(res.streaming_content).startswith(b"frame,time,face_id")

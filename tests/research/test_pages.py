@@ -100,3 +100,17 @@ def test_progress_is_pushed_to_the_owner_only(researcher, other_researcher):
         await owner.disconnect()
 
     async_to_sync(scenario)()
+
+
+@pytest.mark.django_db
+def test_the_original_is_served_as_what_it_is_not_as_its_name_says(signed_in, researcher):
+    with open(need(MEDIA / "obama.jpg"), "rb") as fh:
+        from django.core.files.uploadedfile import SimpleUploadedFile
+
+        evil = SimpleUploadedFile("evil.html", fh.read(), content_type="text/html")
+    signed_in.post("/analyses/", {"files": [evil]})
+    a = Analysis.objects.get()
+    res = signed_in.get(f"/analyses/{a.pk}/original")
+    assert res["Content-Type"] == "image/jpeg" and res["Content-Disposition"].startswith("attachment")
+    assert res["X-Content-Type-Options"] == "nosniff"
+    assert b"".join(res.streaming_content)[:3] == b"\xff\xd8\xff"

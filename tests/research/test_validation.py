@@ -62,3 +62,9 @@ def test_sniffing_does_not_trust_the_name():
     assert sniff_format(b"hello world, this is text") is None
     assert sniff_format(b"\x00\x00\x00\x18ftypqt  ") == "mov"
     assert sniff_format(b"RIFF\x00\x00\x00\x00WEBPVP8 ") == "webp"
+
+
+def test_heic_and_avif_photos_are_not_taken_for_videos():
+    assert sniff_format(b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic") is None
+    assert sniff_format(b"\x00\x00\x00\x1cftypavif\x00\x00\x00\x00avifmif1") is None
+    assert sniff_format(b"\x00\x00\x00\x20ftypisom\x00\x00\x02\x00isomiso2") == "mp4"
