@@ -25,6 +25,11 @@ class LiveSessionAdmin(admin.ModelAdmin):
         # The timeline chart (change_form.html) needs the label order of the stored probabilities.
         return super().change_view(request, object_id, form_url, {**(extra_context or {}), "emotions": list(EMOTIONS)})
 
+    def get_queryset(self, request):
+        qs = super().get_queryset(request)
+        # the list page does not show the timeline; a long session's is large
+        return qs.defer("timeline") if request.resolver_match.url_name.endswith("changelist") else qs
+
     def has_add_permission(self, request):
         return False
 

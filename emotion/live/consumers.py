@@ -53,6 +53,10 @@ from .recorder import SessionRecorder
 
 log = logging.getLogger(__name__)
 MAX_COMMAND_CHARS = 4096
+COMMANDS_PER_SECOND, COMMAND_BURST = 2.0, 10
+MAX_QUEUED_COMMANDS = 10
+MAX_SESSIONS_PER_CONNECTION = 100
+DISCONNECT_WAIT_S = 5        # well under daphne's application close timeout (10 s)
 _STOP = object()
 
 
@@ -69,6 +73,9 @@ class LiveConsumer(AsyncWebsocketConsumer):
         self.pending_frames = 0
         self.closing = False
         self.bucket = TokenBucket(settings.FER_LIVE_MAX_FPS, settings.FER_LIVE_BURST)
+        # Commands are cheap to send and some write to the database: their own, stricter budget.
+        self.command_bucket = TokenBucket(COMMANDS_PER_SECOND, COMMAND_BURST)
+        self.sessions_started = 0
         self.jobs: asyncio.Queue = asyncio.Queue()
         self.stream = None
         self.recorder: Optional[SessionRecorder] = None
@@ -92,10 +99,12 @@ class LiveConsumer(AsyncWebsocketConsumer):
             self.jobs.get_nowait()
         self.jobs.put_nowait(_STOP)
         try:
-            await asyncio.wait_for(asyncio.shield(self.worker), timeout=30)
+            await asyncio.wait_for(asyncio.shield(self.worker), timeout=DISCONNECT_WAIT_S)
         except asyncio.TimeoutError:
-            log.warning("live worker did not finish within 30 s of a disconnect")
-        await self._finish()
+            log.warning("live worker did not finish within %s s of a disconnect", DISCONNECT_WAIT_S)
+            self.worker.cancel()
+        # Shielded: if daphne cancels this handler, the final save still completes.
+        await asyncio.shield(self._finish())
 
     # --- incoming ------------------------------------------------------------------------------------
     async def receive(self, text_data=None, bytes_data=None):
@@ -139,6 +148,13 @@ class LiveConsumer(AsyncWebsocketConsumer):
                                                       "expected start, stop or reset")
             if cmd["type"] == "start" and not isinstance(cmd.get("store", False), bool):
                 raise CommandError("bad_command", '"store" must be true or false')
+            if not self.command_bucket.take() or self.jobs.qsize() >= settings.FER_LIVE_QUEUE + MAX_QUEUED_COMMANDS:
+                raise CommandError("rate_limited", f"too many commands; at most {COMMANDS_PER_SECOND:g} a second")
+            if cmd["type"] == "start":
+                self.sessions_started += 1
+                if self.sessions_started > MAX_SESSIONS_PER_CONNECTION:
+                    raise CommandError("bad_command", f"at most {MAX_SESSIONS_PER_CONNECTION} sessions per "
+                                                      "connection; reconnect to start another")
         except CommandError as exc:
             return await self.error(None, exc.code, str(exc))
         self.jobs.put_nowait(("command", cmd))
@@ -152,8 +168,10 @@ class LiveConsumer(AsyncWebsocketConsumer):
                 return
             try:
                 if job[0] == "frame":
-                    self.pending_frames -= 1
-                    await self._analyse(loop, *job[1:])
+                    try:
+                        await self._analyse(loop, *job[1:])
+                    finally:                       # counts until its analysis ends, as the setting says
+                        self.pending_frames -= 1
                 else:
                     await self._command(loop, job[1])
             except Exception:                      # one bad job must not end the connection

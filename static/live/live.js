@@ -22,7 +22,7 @@
   const sentAt = new Map();
   const stats = { results: 0, dropped: 0, errors: 0, rtt: null, server: null, session: null, stored: false };
   const doneAt = [];
-  let t0 = performance.now(), frameW = 0, frameH = 0, lastFaces = [], chartQueued = false, onStopped = null;
+  let t0 = performance.now(), frameW = 0, frameH = 0, lastFaces = [], chartQueued = false;
 
   const chart = new Chart($("live-chart"), {
     type: "line",
@@ -49,6 +49,8 @@
   }
 
   function showStats() {
+    const now = performance.now();
+    while (doneAt.length && now - doneAt[0] > 2000) doneAt.shift();   // no results lately: no rate
     const fps = doneAt.length > 1 ? (doneAt.length - 1) / ((doneAt[doneAt.length - 1] - doneAt[0]) / 1000) : 0;
     $("stat-rtt").textContent = stats.rtt === null ? "–" : stats.rtt.toFixed(0);
     $("stat-server").textContent = stats.server === null ? "–" : stats.server.toFixed(0);
@@ -87,7 +89,13 @@
   // --- sending frames -----------------------------------------------------------------------------
   function tick() {
     if (!ws || ws.readyState !== WebSocket.OPEN || video.readyState < 2 || !video.videoWidth) return;
-    if (inFlight >= MAX_IN_FLIGHT) { stats.dropped++; showStats(); return; }
+    if (inFlight >= MAX_IN_FLIGHT) {
+      // a reply that never comes (lost, unreadable) must not stop the stream: give up on it after 3 s
+      let oldest = null;
+      sentAt.forEach((info, seq) => { if (oldest === null || info.t < sentAt.get(oldest).t) oldest = seq; });
+      if (oldest !== null && performance.now() - sentAt.get(oldest).t > 3000) { settle(oldest); }
+      else { stats.dropped++; showStats(); return; }
+    }
     const w = Math.min(parseInt(widthSelect.value, 10) || 480, video.videoWidth);
     const h = Math.round(w * video.videoHeight / video.videoWidth);
     if (grab.width !== w || grab.height !== h) { grab.width = w; grab.height = h; }
@@ -95,10 +103,11 @@
     inFlight++;                                   // encoding counts: it is a frame on its way
     const socket = ws;
     grab.toBlob((blob) => {
-      if (!blob || socket !== ws || socket.readyState !== WebSocket.OPEN) { inFlight = Math.max(0, inFlight - 1); return; }
-      if (blob.size > cfg.maxFrameBytes) { inFlight--; stats.dropped++; return; }
+      const release = () => { if (socket === ws) inFlight = Math.max(0, inFlight - 1); };
+      if (!blob || socket !== ws || socket.readyState !== WebSocket.OPEN) { release(); return; }
+      if (blob.size > cfg.maxFrameBytes) { release(); stats.dropped++; return; }
       blob.arrayBuffer().then((buf) => {
-        if (socket !== ws || socket.readyState !== WebSocket.OPEN) { inFlight = Math.max(0, inFlight - 1); return; }
+        if (socket !== ws || socket.readyState !== WebSocket.OPEN) { release(); return; }
         sentAt.set(sent++, { t: performance.now(), w, h });
         socket.send(buf);
       });
@@ -114,8 +123,10 @@
   // --- results ------------------------------------------------------------------------------------
   function settle(seq) {
     const sentInfo = sentAt.get(seq);
-    sentAt.delete(seq);
-    inFlight = Math.max(0, inFlight - 1);
+    if (sentInfo) {                          // a reply to a frame already given up on changes nothing
+      sentAt.delete(seq);
+      inFlight = Math.max(0, inFlight - 1);
+    }
     return sentInfo;
   }
 
@@ -173,9 +184,11 @@
     }
   }
 
-  function onMessage(ev) {
+  function onMessage(ev, socket) {
     let msg;
     try { msg = JSON.parse(ev.data); } catch (e) { return; }
+    if (msg.type === "stopped") { if (socket.onStopped) socket.onStopped(msg); return; }
+    if (socket !== ws) return;               // a closing connection's late replies belong to no one now
     switch (msg.type) {
       case "result": onResult(msg); break;
       case "error":
@@ -184,11 +197,9 @@
         setStatus("Server: " + msg.message, "bad");
         break;
       case "started":
+        retries = 0;                         // reset only once the server really works, not on open
         stats.session = msg.session; stats.stored = msg.store;
         setStatus(msg.store ? `Running; this session is stored (#${msg.session}).` : "Running; nothing is stored.", "ok");
-        break;
-      case "stopped":
-        if (onStopped) onStopped(msg);
         break;
       case "reset": lastFaces = []; drawOverlay(); break;
     }
@@ -202,10 +213,9 @@
     ws = socket;
     sent = 0; inFlight = 0; sentAt.clear();
     socket.onopen = () => {
-      retries = 0;
       socket.send(JSON.stringify({ type: "start", store: storeBox.checked }));
     };
-    socket.onmessage = onMessage;
+    socket.onmessage = (ev) => onMessage(ev, socket);
     socket.onclose = () => {
       if (socket !== ws) return;
       ws = null;
@@ -217,14 +227,20 @@
     };
   }
 
+  let starting = false;
   async function start() {
-    if (running) return;
+    if (running || starting) return;
+    starting = true;                         // a second click while the browser asks must not open a second camera
+    startBtn.disabled = true;
     setStatus("Asking for the camera…");
     try {
       camera = await openCamera();
     } catch (err) {
       setStatus(cameraMessage(err), "bad");
+      startBtn.disabled = false;
       return;
+    } finally {
+      starting = false;
     }
     running = true;
     retries = 0;
@@ -260,14 +276,15 @@
     if (socket && socket.readyState === WebSocket.OPEN) {
       setStatus("Stopping…");
       const done = (msg) => {
-        onStopped = null;
+        socket.onStopped = null;
         clearTimeout(guard);
+        socket.close(1000);
+        if (running) return;                 // the visitor has started again meanwhile
         if (msg) summarize(msg);
         setStatus(msg && msg.stored ? `Stopped; session #${msg.session} stored.` : "Stopped.", "ok");
-        socket.close(1000);
       };
       const guard = setTimeout(() => done(null), 5000);
-      onStopped = done;
+      socket.onStopped = done;
       socket.send(JSON.stringify({ type: "stop",
         client: { rtt_ms: stats.rtt === null ? null : Math.round(stats.rtt), dropped: stats.dropped } }));
     } else {

@@ -271,3 +271,21 @@ def test_an_idle_connection_outlives_the_channel_layers_blocking_receive(face_jp
 
     (msg,) = async_to_sync(go)()
     assert msg["type"] == "result" and len(msg["faces"]) == 1
+
+
+def test_a_flood_of_commands_is_refused_and_cannot_fill_the_database():
+    """Each consenting start writes a row: commands have their own budget."""
+    async def go():
+        async with live() as comm:
+            for _ in range(30):
+                await comm.send_to(text_data=json.dumps({"type": "start", "store": True}))
+            replies = [await reply(comm) for _ in range(30)]
+            # still usable afterwards
+            await asyncio.sleep(1.1)
+            assert (await command(comm, type="reset"))["type"] == "reset"
+            return replies
+
+    replies = async_to_sync(go)()
+    refused = [r for r in replies if r["type"] == "error" and r["code"] == "rate_limited"]
+    assert len(refused) >= 15
+    assert LiveSession.objects.count() <= 12
