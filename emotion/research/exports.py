@@ -20,7 +20,7 @@ CHUNK = 2000
 
 
 def result_rows(analysis: Analysis) -> Iterator[dict]:
-    fields = [c for c in COLUMNS]
+    fields = list(COLUMNS)
     qs = FrameResult.objects.filter(analysis=analysis).order_by("frame", "face_id").values_list(*fields)
     for values in qs.iterator(chunk_size=CHUNK):
         yield dict(zip(fields, values))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 
 from asgiref.sync import async_to_sync
+from celery.exceptions import SoftTimeLimitExceeded
 from channels.layers import get_channel_layer
 
 log = logging.getLogger(__name__)
@@ -32,7 +33,7 @@ def push(analysis) -> None:
         return
     try:
         async_to_sync(layer.group_send)(group_name(analysis.pk), {"type": "analysis.state", "state": state_message(analysis)})
-    except Exception as exc:       # noqa: BLE001 - a lost push must never fail the analysis…
-        if exc.__class__.__name__ == "SoftTimeLimitExceeded":    # …but the job's time limit must end it
-            raise
+    except SoftTimeLimitExceeded:      # the job's time limit must end it…
+        raise
+    except Exception:                  # noqa: BLE001 - …but a lost push must never fail the analysis
         log.warning("could not push the progress of analysis %s", analysis.pk, exc_info=True)

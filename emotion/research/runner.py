@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from typing import Iterator, List
 
 import cv2
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import default_storage
@@ -64,11 +65,11 @@ def run_analysis(analysis_id: int, run_id: str) -> str:
     except MediaError as exc:
         _fail(analysis, _user_message(str(exc)))
         return "failed: unreadable media"
+    except SoftTimeLimitExceeded:
+        _fail(analysis, f"The analysis took longer than the limit of {settings.CELERY_TASK_SOFT_TIME_LIMIT} s. "
+                        "Re-run it with a larger frame step.")
+        return "failed: time limit"
     except Exception as exc:     # noqa: BLE001 - the worker keeps serving; the reason is kept
-        if exc.__class__.__name__ == "SoftTimeLimitExceeded":
-            _fail(analysis, f"The analysis took longer than the limit of {settings.CELERY_TASK_SOFT_TIME_LIMIT} s. "
-                            "Re-run it with a larger frame step.")
-            return "failed: time limit"
         log.exception("analysis %s failed", analysis_id)
         _fail(analysis, f"The analysis stopped on an internal error ({exc.__class__.__name__}). "
                         "It has been logged; re-run it to try again.")
