@@ -13,7 +13,7 @@ from rest_framework.response import Response
 
 from . import services
 from .exports import csv_response, json_response
-from .models import Analysis
+from .models import Analysis, visible_analyses
 from .serializers import AnalysisSerializer, UploadSerializer
 from .validation import UploadRefused, refuse_oversized_request
 
@@ -26,11 +26,6 @@ class CSVPassthrough(BaseRenderer):
 
     def render(self, data, accepted_media_type=None, renderer_context=None):
         return data
-
-
-def visible_analyses(user):
-    qs = Analysis.objects.select_related("owner")
-    return qs if user.is_staff else qs.filter(owner=user)
 
 
 class AnalysisViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.DestroyModelMixin,

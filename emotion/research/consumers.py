@@ -5,7 +5,7 @@ from __future__ import annotations
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from .models import Analysis
+from .models import visible_analyses
 from .progress import group_name, state_message
 
 
@@ -25,8 +25,8 @@ class AnalysisProgressConsumer(AsyncJsonWebsocketConsumer):
 
     @database_sync_to_async
     def _state_if_visible(self, pk: int):
-        analysis = Analysis.objects.filter(pk=pk).first()
-        if analysis is None or not analysis.visible_to(self.scope["user"]):
+        analysis = visible_analyses(self.scope["user"]).filter(pk=pk).first()
+        if analysis is None:
             return None
         return state_message(analysis)
 

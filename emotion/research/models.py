@@ -88,8 +88,13 @@ class Analysis(models.Model):
         end = self.finished_at or timezone.now()
         return max(0.0, (end - self.started_at).total_seconds())
 
-    def visible_to(self, user) -> bool:
-        return user.is_authenticated and (user.is_staff or self.owner_id == user.pk)
+
+def visible_analyses(user) -> models.QuerySet:
+    """The one rule for who sees an analysis, for pages, API and sockets: its owner, and staff."""
+    qs = Analysis.objects.select_related("owner")
+    if not user.is_authenticated:
+        return qs.none()
+    return qs if user.is_staff else qs.filter(owner=user)
 
 
 class FrameResult(models.Model):

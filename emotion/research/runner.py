@@ -35,6 +35,7 @@ from emotion.runtime import get_engine
 from . import progress
 from .models import Analysis, FrameResult
 from .summary import summarise
+from .validation import without_path
 
 log = logging.getLogger(__name__)
 # A file that kills the worker every time (a decoder crash) must not be retried for ever.
@@ -63,7 +64,7 @@ def run_analysis(analysis_id: int, run_id: str) -> str:
     except Superseded as exc:
         return f"superseded: {exc}"
     except MediaError as exc:
-        _fail(analysis, _user_message(str(exc)))
+        _fail(analysis, "The file cannot be analysed: " + without_path(str(exc)))
         return "failed: unreadable media"
     except SoftTimeLimitExceeded:
         _fail(analysis, f"The analysis took longer than the limit of {settings.CELERY_TASK_SOFT_TIME_LIMIT} s. "
@@ -235,8 +236,3 @@ def _fail(analysis: Analysis, message: str) -> None:
     if updated:
         analysis.refresh_from_db()
         progress.push(analysis)
-
-
-def _user_message(message: str) -> str:
-    """Engine messages start with the stored path, which means nothing to the user."""
-    return "The file cannot be analysed: " + message.split(": ", 1)[-1]

@@ -136,9 +136,14 @@ def inspect_upload(upload: UploadedFile) -> MediaFacts:
     return facts
 
 
+def without_path(message: str) -> str:
+    """The engine's media errors start with the file's path: a temporary or generated name that means
+    nothing to the user, who knows the file by its own name."""
+    return message.split(": ", 1)[-1]
+
+
 def _readable(message: str, fmt: str) -> str:
-    """The engine's messages name a temporary path; the user knows the file by its own name."""
-    reason = message.split(": ", 1)[-1]
+    reason = without_path(message)
     if fmt in IMAGE_FORMATS:
         return f"The {fmt.upper()} image cannot be read: {reason}."
     return f"The {fmt.upper()} video cannot be read: {reason}."

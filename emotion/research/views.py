@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -17,19 +17,16 @@ from emotion.ml.annotate import draw_faces
 from emotion.ml.engine import FaceResult
 
 from . import services
-from .api import visible_analyses
 from .exports import csv_response, download_name
-from .models import Analysis, FrameResult
+from .models import Analysis, FrameResult, visible_analyses
 from .runner import local_copy
 from .streaming import stream_file
 from .validation import MIME, MediaFacts, UploadRefused
 
 
 def _own(request, pk: int) -> Analysis:
-    analysis = get_object_or_404(Analysis.objects.select_related("owner"), pk=pk)
-    if not analysis.visible_to(request.user):
-        raise Http404("No such analysis")       # not 403: do not reveal that it exists
-    return analysis
+    # someone else's analysis is a 404, not a 403: its existence is not revealed either
+    return get_object_or_404(visible_analyses(request.user), pk=pk)
 
 
 @login_required
@@ -41,8 +38,6 @@ def analysis_list(request):
 
 
 def _limits() -> dict:
-    from django.conf import settings
-
     return {"max_mb": settings.FER_MAX_UPLOAD_MB, "max_minutes": settings.FER_MAX_VIDEO_SECONDS / 60}
 
 
@@ -156,8 +151,6 @@ def rerun(request, pk: int):
 @require_POST
 def delete(request, pk: int):
     analysis = _own(request, pk)
-    if analysis.owner_id != request.user.pk and not request.user.is_staff:
-        raise PermissionDenied
     name = str(analysis)
     services.delete_analysis(analysis)
     messages.success(request, f"Deleted “{name}” and its files.")

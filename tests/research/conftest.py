@@ -7,7 +7,6 @@ import zlib
 from pathlib import Path
 
 import cv2
-import numpy as np
 import pytest
 from django.contrib.auth.models import User
 
@@ -106,6 +105,21 @@ def _png_claiming(width: int, height: int) -> bytes:
 
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
+
+
+def api_for(user):
+    """An API client that authenticates with a fresh token of ``user``."""
+    from rest_framework.authtoken.models import Token
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    return client
+
+
+def post_file(client, path, **fields):
+    with open(path, "rb") as fh:
+        return client.post("/api/analyses/", {"file": fh, **fields}, format="multipart")
 
 
 def upload(path: Path, name: str = None):

@@ -5,7 +5,6 @@ import io
 import json
 
 import pytest
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from emotion.ml import EMOTIONS
@@ -13,19 +12,9 @@ from emotion.ml.export import COLUMNS
 from emotion.research.models import Analysis
 from emotion.research.runner import run_analysis
 from tests.conftest import MEDIA, need
+from tests.research.conftest import api_for, post_file
 
 pytestmark = pytest.mark.django_db
-
-
-def api_for(user) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
-    return client
-
-
-def post_file(client, path, **fields):
-    with open(path, "rb") as fh:
-        return client.post("/api/analyses/", {"file": fh, **fields}, format="multipart")
 
 
 def test_a_token_is_required():

@@ -9,26 +9,22 @@ import sys
 import time
 
 import pytest
-from rest_framework.authtoken.models import Token
-from rest_framework.test import APIClient
 
 from emotion.research.models import Analysis, FrameResult
 from tests import servers
 from tests.conftest import CLIP, MEDIA, ROOT, need
+from tests.research.conftest import api_for, post_file
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
 def api(researcher):
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=researcher).key}")
-    return client
+    return api_for(researcher)
 
 
 def submit(api, path, **fields) -> int:
-    with open(path, "rb") as fh:
-        res = api.post("/api/analyses/", {"file": fh, **fields}, format="multipart")
+    res = post_file(api, path, **fields)
     assert res.status_code == 201, res.content
     return res.json()["id"]
 
