@@ -7,12 +7,11 @@ exactly the per-frame CNN, and stage 2 only has to learn what time adds, not rel
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Optional, Tuple
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 
 from .labels import NUM_CLASSES
 

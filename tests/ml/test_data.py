@@ -7,7 +7,6 @@ import pytest
 
 from emotion.ml.data import DatasetError, load_fer2013
 from emotion.ml.labels import EMOTIONS
-from tests.conftest import FER_ZIP, need
 
 
 @pytest.fixture(scope="module")
