@@ -19,6 +19,7 @@ from .guards import declared_size
 
 _lock = threading.Lock()
 _executor: Optional[ThreadPoolExecutor] = None
+_scanner: Optional[ThreadPoolExecutor] = None
 
 
 def _init_thread(torch_threads: int) -> None:
@@ -39,6 +40,17 @@ def executor() -> ThreadPoolExecutor:
     return _executor
 
 
+def scanner() -> ThreadPoolExecutor:
+    """One thread for every connection's full-frame scans: a scan (tens of ms) then never delays a
+    reply, and all scans together take at most one core."""
+    global _scanner
+    if _scanner is None:
+        with _lock:
+            if _scanner is None:
+                _scanner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fer-live-scan")
+    return _scanner
+
+
 def check_frame_header(data: bytes) -> None:
     """Refuse a frame whose header claims more pixels than a live frame may have, before decoding."""
     size = declared_size(data)
@@ -49,15 +61,15 @@ def check_frame_header(data: bytes) -> None:
 
 def new_stream():
     """A fresh per-connection stream; loads the engine on first use (call it in the pool)."""
-    return get_engine().stream(settings.FER_LIVE_DETECT_EVERY)
+    return get_engine().stream(settings.FER_LIVE_SCAN_SECONDS, scan_executor=scanner())
 
 
-def analyse(stream, data: bytes) -> List[dict]:
-    """Encoded frame -> the faces in it, each smoothed over its own past frames on this stream.
-    Raises MediaError subclasses for frames that cannot be analysed."""
+def analyse(stream, data: bytes, t: float) -> List[dict]:
+    """Encoded frame, received at ``t`` seconds -> the faces in it, each smoothed over its own past
+    frames on this stream. Raises MediaError subclasses for frames that cannot be analysed."""
     check_frame_header(data)
     bgr = decode_image(data, "frame")
     if bgr.shape[0] * bgr.shape[1] > settings.FER_LIVE_MAX_FRAME_PIXELS:   # formats without a readable header
         raise UnreadableMediaError(f"frame: {bgr.shape[1]}x{bgr.shape[0]} pixels is over the live limit of "
                                    f"{settings.FER_LIVE_MAX_FRAME_PIXELS:,} pixels; send a smaller frame")
-    return [face.to_dict() for face in stream.process(bgr)]
+    return [face.to_dict() for face in stream.process(bgr, t=t)]

@@ -4,69 +4,59 @@
     engine = load_engine()                       # the shipped checkpoint, or load_engine(path)
     engine.classify_faces(faces)                 # (N, 48, 48) uint8 -> (N, 7) probabilities
     engine.analyze_image(bgr)                    # -> [FaceResult]
-    for rec in engine.analyze_video(path): ...   # -> FrameRecord per frame and face
-    stream = engine.stream(); stream.process(bgr)  # live: one frame at a time, state kept per face
+    for face in engine.analyze_video(path): ...  # -> FaceResult per frame and face
+    stream = engine.stream(); stream.process(bgr, t=seconds)  # live: one frame at a time
 
 Every path runs the same model: a still face is a sequence of one; a video or stream carries each
-tracked face's LSTM state from frame to frame.
+tracked face's LSTM state from frame to frame. A result's fields are defined once, in results.py.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import queue
 import threading
-from dataclasses import dataclass
+from concurrent.futures import Executor, Future
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Dict, Iterator, List, Optional, Tuple
 
-import cv2
 import numpy as np
 import torch
 
 from .checkpoint import load_checkpoint
-from .model import fuse_batchnorm
-from .faces import Box, DetectorConfig, FaceDetector, crop_faces, to_gray
+from .faces import DetectorConfig, FaceDetector, crop_faces, to_gray
+from .labelling import stable_label
 from .labels import EMOTIONS
-from .media import VideoInfo, iter_frames, probe_video
+from .media import MediaError, VideoInfo, iter_frames, probe_video
+from .model import fuse_batchnorm
 from .normalize import to_tensor
-from .tracking import FaceTracker
+from .quality import brightness, is_reliable, sharpness
+from .results import DETECTED, Box, FaceResult
+from .shots import CutDetector
+from .tracking import HOLD_SECONDS, FaceTracker, centre_distance
 
 WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
 DEFAULT_CHECKPOINT = WEIGHTS_DIR / "fer_cnn_lstm.pt"
 # A still image is analysed once, so it can afford detection at a finer scale than video frames,
 # which finds the small faces of a group photo.
 IMAGE_DETECT_SIDE = 1600
-# Frames between full-frame scans in video: 4.2x the speed of scanning every frame on the shared clip
-# (benchmarks/results/engine.json); known faces are located in every frame regardless.
-DETECT_EVERY = 10
-# Mean absolute change of a 32x18 thumbnail (grey levels) above which two frames are different shots.
-SCENE_CUT_LEVEL = 30.0
-
-
-@dataclass
-class FaceResult:
-    face_id: int
-    box: Box
-    probs: np.ndarray          # (7,) in EMOTIONS order
-
-    @property
-    def dominant(self) -> str:
-        return EMOTIONS[int(np.argmax(self.probs))]
-
-    def to_dict(self) -> dict:
-        return {"id": self.face_id, "box": [int(v) for v in self.box],
-                "probs": {e: round(float(p), 5) for e, p in zip(EMOTIONS, self.probs)}, "dominant": self.dominant}
-
-
-@dataclass
-class FrameRecord:
-    frame: int
-    time: float                # seconds from the start of the video
-    face: FaceResult
-
-    def to_dict(self) -> dict:
-        return {"frame": self.frame, "time": round(self.time, 4), **self.face.to_dict()}
+# Seconds between full-frame scans for new faces in video (10 frames at 30 frames/s); known faces are
+# re-detected near their boxes in every frame regardless, and a shot cut scans at once.
+SCAN_SECONDS = 0.33
+# The periodic scan's pyramid step: the detector's own default. A coarser step (1.2) halves the
+# scan's cost but finds a face on a quarter fewer frames of the shared clip.
+SCAN_SCALE_FACTOR = 1.1
+# Without timestamps (a stream fed frames only), frames are taken to be this far apart.
+NOMINAL_FPS = 30.0
+# Frames whose faces go through the CNN in one batch in video: batching across frames is several
+# times cheaper per face than one frame at a time (benchmarks/results/engine.json).
+VIDEO_BATCH_FRAMES = 16
+# Video and live frames run the CNN on the face alone; a still image also averages in its mirror
+# image. On the temporal benchmark's PublicTest clips the mirror view changed macro F1 by less than
+# the run-to-run noise while doubling the CNN's cost (emotion/weights/model_card.json).
+STREAM_MIRROR = False
 
 
 class Engine:
@@ -88,11 +78,21 @@ class Engine:
 
     # --- faces already cropped ---------------------------------------------------------------------
     @torch.no_grad()
-    def _step(self, faces: np.ndarray, state=None):
-        """(N, 48, 48) uint8 faces, one frame of N sequences -> (N, 7) probabilities, new LSTM state."""
-        x = to_tensor(faces, self.norm).contiguous(memory_format=torch.channels_last)
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16):
-            feats, logits = self.model.frames(x)
+    def cnn(self, faces: np.ndarray, mirror: bool = True) -> Tuple[torch.Tensor, torch.Tensor]:
+        """(N, 48, 48) uint8 faces -> per-face features (N, F) and CNN logits (N, C), in chunks that
+        bound the activations' memory whatever N is."""
+        feats, logits = [], []
+        for i in range(0, len(faces), 256):
+            x = to_tensor(faces[i:i + 256], self.norm).contiguous(memory_format=torch.channels_last)
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16):
+                f, lo = self.model.frames(x, tta=mirror)
+            feats.append(f)
+            logits.append(lo)
+        return torch.cat(feats), torch.cat(logits)
+
+    @torch.no_grad()
+    def temporal_step(self, feats: torch.Tensor, logits: torch.Tensor, state=None):
+        """One frame of N sequences: (N, F), (N, C) -> (N, 7) probabilities and the new LSTM state."""
         refined, state = self.model.temporal(feats.unsqueeze(1), logits.unsqueeze(1), state)
         return self.model.probs(refined[:, 0]).numpy(), state
 
@@ -102,8 +102,7 @@ class Engine:
             raise ValueError(f"expected uint8 faces of shape (N, 48, 48), got {faces.dtype} {faces.shape}")
         if len(faces) == 0:
             return np.zeros((0, len(EMOTIONS)), np.float32)
-        # chunks bound the activations' memory whatever N is
-        return np.concatenate([self._step(faces[i:i + 256])[0] for i in range(0, len(faces), 256)])
+        return self.temporal_step(*self.cnn(faces))[0]
 
     # --- whole images, videos, streams -------------------------------------------------------------
     def analyze_image(self, bgr: np.ndarray) -> List[FaceResult]:
@@ -111,86 +110,241 @@ class Engine:
         boxes = self.detector.detect(gray, max_side=IMAGE_DETECT_SIDE)
         if not boxes:
             return []
-        probs = self.classify_faces(crop_faces(gray, boxes))
-        return [FaceResult(i + 1, b, p) for i, (b, p) in enumerate(zip(boxes, probs))]
+        crops = crop_faces(gray, boxes)
+        probs = self.classify_faces(crops)
+        return [_result(i + 1, b, p, -1, DETECTED, crop) for i, (b, p, crop) in enumerate(zip(boxes, probs, crops))]
 
-    def stream(self, detect_every: int = DETECT_EVERY) -> "EmotionStream":
-        return EmotionStream(self, detect_every)
+    def stream(self, scan_seconds: float = SCAN_SECONDS, hold_seconds: float = HOLD_SECONDS,
+               scan_executor: Optional[Executor] = None) -> "EmotionStream":
+        return EmotionStream(self, scan_seconds, hold_seconds, scan_executor)
 
-    def iter_video(self, path, frame_step: int = 1, detect_every: int = DETECT_EVERY,
+    def iter_video(self, path, frame_step: int = 1, scan_seconds: float = SCAN_SECONDS,
                    progress: Optional[Callable[[int, int], None]] = None, info: Optional[VideoInfo] = None
                    ) -> Iterator[Tuple[int, float, np.ndarray, List[FaceResult]]]:
-        """(frame index, time in s, BGR frame, faces) for each analysed frame. ``progress(done, total)``
-        follows the decoding. Raises media errors: unreadable at once, truncated after the frames it
-        could read. ``info`` saves probing a video the caller has already opened."""
-        info = info or probe_video(path)
-        stream = self.stream(detect_every)
-        for index, frame in iter_frames(path, frame_step, info):
-            yield index, index / info.fps, frame, stream.process(frame)
-            if progress is not None:
-                progress(index + 1, info.frame_count)
+        """(frame index, time in s, BGR frame, faces) for each analysed frame, in order.
+        ``progress(done, total)`` follows the decoding. Raises media errors: unreadable at once,
+        truncated after the frames it could read. ``info`` saves probing a video already opened.
 
-    def analyze_video(self, path, frame_step: int = 1, detect_every: int = DETECT_EVERY,
-                      progress: Optional[Callable[[int, int], None]] = None) -> Iterator[FrameRecord]:
-        """Per-frame, per-face records; see ``iter_video``."""
-        for index, t, _, faces in self.iter_video(path, frame_step, detect_every, progress):
-            for face in faces:
-                yield FrameRecord(index, t, face)
+        Two stages overlap on two cores: a thread decodes frames and locates their faces (OpenCV),
+        while this one runs the model on the faces of ``VIDEO_BATCH_FRAMES`` frames at a time (torch).
+        The results are the same as feeding the frames one by one to ``stream().process``."""
+        info = info or probe_video(path)
+        stream = self.stream(scan_seconds)
+
+        def locate_all():
+            frames = background(iter_frames(path, frame_step, info), 8)
+            try:
+                for index, frame in frames:
+                    yield frame, stream.locate(frame, index, index / info.fps)
+            finally:
+                frames.close()
+
+        def classify_all():
+            located = background(locate_all(), 2 * VIDEO_BATCH_FRAMES)
+            batch: List[tuple] = []
+            try:
+                for item in located:
+                    batch.append(item)
+                    if len(batch) >= VIDEO_BATCH_FRAMES:
+                        yield from stream.classify_batch(batch)
+                        batch = []
+            except MediaError:
+                # a truncated video: the frames decoded before the damage are analysed first
+                yield from stream.classify_batch(batch)
+                raise
+            finally:
+                located.close()
+            yield from stream.classify_batch(batch)
+
+        # One intra-op thread for the model: the other stages keep the other cores busy, and more
+        # torch threads only contend with them (250 against 178 frames/s on 2 cores).
+        results = background(classify_all(), 2 * VIDEO_BATCH_FRAMES, init=lambda: torch.set_num_threads(1))
+        try:
+            for frame, loc, faces in results:
+                yield loc.frame, loc.time, frame, faces
+                if progress is not None:
+                    progress(loc.frame + 1, info.frame_count)
+        finally:
+            results.close()
+
+    def analyze_video(self, path, frame_step: int = 1, scan_seconds: float = SCAN_SECONDS,
+                      progress: Optional[Callable[[int, int], None]] = None) -> Iterator[FaceResult]:
+        """Per-frame, per-face results; see ``iter_video``."""
+        for _, _, _, faces in self.iter_video(path, frame_step, scan_seconds, progress):
+            yield from faces
+
+
+_END = object()
+
+
+@dataclass
+class _Failure:
+    exc: BaseException
+
+
+def background(items: Iterator, ahead: int, init: Optional[Callable[[], None]] = None) -> Iterator:
+    """Run an iterator in a thread of its own, up to ``ahead`` items ahead of the caller: two stages
+    of a pipeline then overlap (OpenCV and torch release the GIL). Its exception is raised here after
+    the items before it; closing this generator stops the thread and closes ``items``."""
+    out: "queue.Queue" = queue.Queue(maxsize=ahead)
+    stop = threading.Event()
+
+    def put(item) -> bool:
+        while not stop.is_set():
+            try:
+                out.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def run():
+        try:
+            if init is not None:
+                init()
+            for item in items:
+                if not put(item):
+                    return
+            put(_END)
+        except BaseException as exc:
+            put(_Failure(exc))
+        finally:
+            close = getattr(items, "close", None)
+            if close is not None:
+                close()
+
+    thread = threading.Thread(target=run, name="fer-pipeline", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = out.get()
+            if item is _END:
+                return
+            if isinstance(item, _Failure):
+                raise item.exc
+            yield item
+    finally:
+        stop.set()
+        thread.join()
+
+
+@dataclass
+class Located:
+    """One frame's faces, found and cropped, before the model runs."""
+    frame: int
+    time: float
+    cut: bool
+    ended: List[int]                 # tracks that ended at this frame: their LSTM state goes
+    ids: List[int] = field(default_factory=list)
+    boxes: List[Box] = field(default_factory=list)
+    sources: List[str] = field(default_factory=list)
+    crops: np.ndarray = field(default_factory=lambda: np.zeros((0, 48, 48), np.uint8))
 
 
 class EmotionStream:
-    """One video or camera: a face tracker plus one LSTM state per tracked face.
+    """One video or camera: a shot-cut detector, a face tracker, one LSTM state and one shown label
+    per tracked face.
 
-    Full-frame detection runs every ``detect_every`` frames, and finds new faces; in between, each
-    known face is re-detected in a window around its box (or followed by template matching), which
-    costs a few percent of a full detection.
+    ``locate`` (detection and tracking) and ``classify`` (the model) are separate steps so a video can
+    run them on two cores; ``process`` does both for one frame. Every ``scan_seconds`` a full-frame
+    scan finds new faces; with a ``scan_executor`` (live) the scan runs there, beside the frame's own
+    work, and the faces it finds join from the next frame on. A shot cut ends every track: no id,
+    LSTM state or box crosses it.
     """
 
-    def __init__(self, engine: Engine, detect_every: int = DETECT_EVERY, scan_scale_factor: float = 1.1):
+    def __init__(self, engine: Engine, scan_seconds: float = SCAN_SECONDS, hold_seconds: float = HOLD_SECONDS,
+                 scan_executor: Optional[Executor] = None, scan_scale_factor: float = SCAN_SCALE_FACTOR):
         self.engine = engine
-        self.detect_every = max(1, detect_every)
-        # The periodic full-frame scan only has to find new faces (known ones are re-detected near
-        # their boxes every frame), so it can take a coarser pyramid step than a one-off detection.
+        self.scan_seconds = scan_seconds
+        self.scan_executor = scan_executor
         self.scan_scale_factor = scan_scale_factor
-        self.tracker = FaceTracker()
+        self.tracker = FaceTracker(hold_seconds)
+        self.cuts = CutDetector()
         self.states: Dict[int, tuple] = {}
+        self.labels: Dict[int, int] = {}
         self.frames = 0
-        self._since_scan = 0
-        self._thumb: Optional[np.ndarray] = None
+        self.cut_frames: List[int] = []
+        self._last_scan: Optional[float] = None
+        self._pending: Optional[Future] = None
 
-    def process(self, bgr: np.ndarray) -> List[FaceResult]:
-        """The faces seen in this frame, each with probabilities smoothed over its own past frames."""
-        gray = to_gray(bgr)
-        cut = self._scene_cut(gray)
-        if cut:                                   # new shot: whoever is there now is someone new
-            self.tracker.clear()
-            self.states.clear()
-        detector = self.engine.detector
-        tracks = self.tracker.follow(gray, detector.detect_near)
-        if cut or self.frames == 0 or self._since_scan + 1 >= self.detect_every:
-            found = detector.detect(gray, scale_factor=self.scan_scale_factor)
-            tracks, dropped = self.tracker.update(gray, found)
-            for tid in dropped:
-                self.states.pop(tid, None)
-            self._since_scan = 0
-        else:
-            self._since_scan += 1
+    def process(self, bgr: np.ndarray, frame: Optional[int] = None, t: Optional[float] = None) -> List[FaceResult]:
+        """The faces seen in this frame, each with probabilities smoothed over its own past frames.
+        ``t`` is the frame's time in seconds (default: frames counted at NOMINAL_FPS)."""
+        return self.classify(self.locate(bgr, frame, t))
+
+    # --- finding the faces -------------------------------------------------------------------------
+    def locate(self, bgr: np.ndarray, frame: Optional[int] = None, t: Optional[float] = None) -> Located:
+        frame = self.frames if frame is None else frame
+        t = self.frames / NOMINAL_FPS if t is None else t
         self.frames += 1
-        if not tracks:
-            return []
-        faces = crop_faces(gray, [t.box for t in tracks])
-        state = self._gather([t.id for t in tracks])
-        probs, (h, c) = self.engine._step(faces, state)
-        for i, t in enumerate(tracks):
-            self.states[t.id] = (h[:, i:i + 1], c[:, i:i + 1])
-        return [FaceResult(t.id, t.box, p) for t, p in zip(tracks, probs)]
+        gray = to_gray(bgr)
+        detector = self.engine.detector
+        ended: List[int] = []
+        cut = self.cuts.is_cut(gray)
+        if cut:                                   # new shot: whoever is there now is someone new
+            ended += self.tracker.clear()
+            self.cut_frames.append(frame)
+            self._pending = None                  # a scan of the old shot is of no use
+        ended += self.tracker.follow(gray, t, detector.detect_near)
+        if self._pending is not None and self._pending.done():
+            ended += self._merge_scan(gray, t, self._pending.result())
+            self._pending = None
+        if cut or self._last_scan is None or t - self._last_scan >= self.scan_seconds:
+            first = self._last_scan is None          # nothing is known yet: worth waiting for
+            self._last_scan = t
+            if self.scan_executor is None or first:
+                ended += self.tracker.update(gray, t, detector.detect(gray, scale_factor=self.scan_scale_factor))
+            elif self._pending is None:
+                self._pending = self.scan_executor.submit(self._scan, gray)
+        tracks = self.tracker.located
+        boxes = [tr.box for tr in tracks]
+        return Located(frame, t, cut, ended, [tr.id for tr in tracks], boxes, [tr.source for tr in tracks],
+                       crop_faces(gray, boxes))
 
-    def _scene_cut(self, gray: np.ndarray) -> bool:
-        """A cut brings new faces at once: scan now instead of waiting for the next periodic scan."""
-        thumb = cv2.resize(gray, (32, 18), interpolation=cv2.INTER_AREA).astype(np.int16)
-        cut = self._thumb is not None and float(np.abs(thumb - self._thumb).mean()) > SCENE_CUT_LEVEL
-        self._thumb = thumb
-        return cut
+    def _scan(self, gray: np.ndarray) -> List[Box]:
+        return self.engine.detector.detect(gray, scale_factor=self.scan_scale_factor)
+
+    def _merge_scan(self, gray: np.ndarray, t: float, found: List[Box]) -> List[int]:
+        """A scan of an earlier frame: faces the tracks already hold are skipped, new ones must be
+        confirmed near their box in this frame before they count."""
+        known = [tr.box for tr in self.tracker.located]
+        fresh = [d for d in found if all(centre_distance(d, k) > 0.5 for k in known)]
+        confirmed = [b for b in (self.engine.detector.detect_near(gray, d) for d in fresh) if b is not None]
+        return self.tracker.update(gray, t, confirmed) if confirmed else []
+
+    # --- the model ---------------------------------------------------------------------------------
+    def classify(self, loc: Located, feats: Optional[torch.Tensor] = None,
+                 logits: Optional[torch.Tensor] = None) -> List[FaceResult]:
+        """Run the model on a located frame (or take its CNN outputs, computed in a batch)."""
+        for tid in loc.ended:
+            self.states.pop(tid, None)
+            self.labels.pop(tid, None)
+        if not loc.ids:
+            return []
+        if feats is None:
+            feats, logits = self.engine.cnn(loc.crops, mirror=STREAM_MIRROR)
+        probs, (h, c) = self.engine.temporal_step(feats, logits, self._gather(loc.ids))
+        out = []
+        for i, (tid, box, source, crop, p) in enumerate(zip(loc.ids, loc.boxes, loc.sources, loc.crops, probs)):
+            self.states[tid] = (h[:, i:i + 1], c[:, i:i + 1])
+            label = self.labels[tid] = stable_label(p, self.labels.get(tid))
+            out.append(_result(tid, box, p, label, source, crop, loc.frame, loc.time))
+        return out
+
+    def classify_batch(self, items: List[tuple]) -> Iterator[Tuple[np.ndarray, Located, List[FaceResult]]]:
+        """(frame, Located) pairs in order -> (frame, Located, faces): one CNN call for all their faces."""
+        if not items:
+            return
+        crops = [loc.crops for _, loc in items]
+        feats = logits = None
+        if sum(len(c) for c in crops):
+            feats, logits = self.engine.cnn(np.concatenate(crops), mirror=STREAM_MIRROR)
+        start = 0
+        for (frame, loc), c in zip(items, crops):
+            n = len(c)
+            faces = self.classify(loc, feats[start:start + n], logits[start:start + n]) if n else self.classify(loc)
+            start += n
+            yield frame, loc, faces
 
     def _gather(self, ids: List[int]):
         """Stack the known faces' states; a new face starts from zeros."""
@@ -203,10 +357,22 @@ class EmotionStream:
         return torch.cat(hs, 1), torch.cat(cs, 1)
 
     def reset(self) -> None:
-        self.tracker = FaceTracker()
+        self.tracker = FaceTracker(self.tracker.hold_seconds)
+        self.cuts.reset()
         self.states.clear()
-        self.frames = self._since_scan = 0
-        self._thumb = None
+        self.labels.clear()
+        self.frames = 0
+        self.cut_frames = []
+        self._last_scan = None
+        self._pending = None
+
+
+def _result(face_id: int, box: Box, probs: np.ndarray, label: int, source: str, crop: np.ndarray,
+            frame: int = 0, t: float = 0.0) -> FaceResult:
+    size = int(round(float(np.sqrt(box[2] * box[3]))))
+    sharp, bright = sharpness(crop), brightness(crop)
+    return FaceResult(face_id, tuple(int(v) for v in box), probs, label, source, size, sharp, bright,
+                      is_reliable(source, size, sharp, bright), frame, t)
 
 
 def use_bf16() -> bool:

@@ -1,4 +1,4 @@
-"""Per-frame, per-face records as flat rows: one column per emotion, for CSV and JSON exports."""
+"""Result rows (results.COLUMNS) as text: CSV, and the command line's table."""
 
 from __future__ import annotations
 
@@ -6,18 +6,8 @@ import csv
 import io
 from typing import Iterable, List
 
-from .engine import FrameRecord
 from .labels import EMOTIONS
-
-COLUMNS = ("frame", "time", "face_id", "x", "y", "w", "h", *EMOTIONS, "dominant", "model_version")
-
-
-def record_row(rec: FrameRecord, model_version: str) -> dict:
-    x, y, w, h = (int(v) for v in rec.face.box)
-    row = {"frame": rec.frame, "time": round(rec.time, 4), "face_id": rec.face.face_id, "x": x, "y": y, "w": w, "h": h}
-    row.update({e: round(float(p), 5) for e, p in zip(EMOTIONS, rec.face.probs)})
-    row.update({"dominant": rec.face.dominant, "model_version": model_version})
-    return row
+from .results import COLUMNS
 
 
 def rows_to_csv(rows: Iterable[dict]) -> str:
@@ -29,10 +19,12 @@ def rows_to_csv(rows: Iterable[dict]) -> str:
 
 
 def rows_to_table(rows: List[dict]) -> str:
-    head = f"{'frame':>6} {'time':>8} {'face':>4} {'box':>20}  {'dominant':9} " + " ".join(f"{e[:5]:>5}" for e in EMOTIONS)
+    head = (f"{'frame':>6} {'time':>8} {'face':>4} {'box':>20}  {'dominant':9} "
+            + " ".join(f"{e[:5]:>5}" for e in EMOTIONS) + "  source    reliable")
     lines = [head]
     for r in rows:
         box = f"{r['x']},{r['y']},{r['w']},{r['h']}"
         probs = " ".join(f"{r[e]:5.2f}" for e in EMOTIONS)
-        lines.append(f"{r['frame']:>6} {r['time']:>8.3f} {r['face_id']:>4} {box:>20}  {r['dominant']:9} {probs}")
+        lines.append(f"{r['frame']:>6} {r['time']:>8.3f} {r['face_id']:>4} {box:>20}  {r['dominant']:9} {probs}"
+                     f"  {r['source']:9} {'yes' if r['reliable'] else 'no'}")
     return "\n".join(lines)

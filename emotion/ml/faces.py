@@ -14,7 +14,17 @@ import numpy as np
 
 Box = Tuple[int, int, int, int]
 CASCADE_FILE = "haarcascade_frontalface_default.xml"
-NEAR_SIDE = 40   # face width (pixels) at which a known face is re-detected; the cascade's window is 24
+# A known face is re-detected in a window around its last box (NEAR_PAD of its side on each side),
+# shrunk so the face is NEAR_SIDE pixels wide (the cascade's window is 24), at sizes from NEAR_SIZES
+# times its own. The window is small and a face is known to be there, so fewer overlapping hits are
+# asked for than in a full scan. Measured on the shared clip: a face the full-frame scan finds is
+# found again, in the same or the next frame, 96% of the time with these settings at 1.6 ms, against
+# 38% with the full scan's settings (5 hits, 40 px); 3 hits at 48 px found 96% too, at 2.5 ms.
+NEAR_SIDE = 46
+NEAR_PAD = 0.25
+NEAR_NEIGHBORS = 2
+NEAR_SIZES = (0.85, 1.2)
+NEAR_SCALE_FACTOR = 1.05
 
 
 @dataclass
@@ -55,7 +65,7 @@ class FaceDetector:
         window is shrunk so the face is about NEAR_SIDE pixels wide: a small fraction of the cost of
         a full-frame detection. Returns the face closest to the box's centre, or None."""
         x, y, w, h = box
-        pad = w // 2
+        pad = int(round(w * NEAR_PAD))
         x0, y0 = max(x - pad, 0), max(y - pad, 0)
         roi = gray[y0:y + h + pad, x0:x + w + pad]
         if roi.shape[0] < h or roi.shape[1] < w:
@@ -65,9 +75,9 @@ class FaceDetector:
             roi = cv2.resize(roi, (max(1, round(roi.shape[1] * s)), max(1, round(roi.shape[0] * s))),
                              interpolation=cv2.INTER_AREA)
         side = w * s
-        found = self.cascade.detectMultiScale(roi, scaleFactor=1.1, minNeighbors=self.cfg.min_neighbors,
-                                              minSize=(int(side * 0.75), int(side * 0.75)),
-                                              maxSize=(int(side * 1.33) + 1, int(side * 1.33) + 1))
+        found = self.cascade.detectMultiScale(roi, scaleFactor=NEAR_SCALE_FACTOR, minNeighbors=NEAR_NEIGHBORS,
+                                              minSize=(int(side * NEAR_SIZES[0]),) * 2,
+                                              maxSize=(int(side * NEAR_SIZES[1]) + 1,) * 2)
         found = np.asarray(found).reshape(-1, 4) / s
         if not len(found):
             return None

@@ -1,21 +1,31 @@
 """Following faces from frame to frame, so each keeps an id and its own LSTM state.
 
-Detections are matched to known tracks greedily by overlap (IoU), falling back to centre distance
-for a face that moved fast. On frames where full-frame detection is skipped, each track is looked for
-by the detector in a window around its box, and failing that (a hand over the face) followed by
-template matching of its last appearance. A track that detection misses
-for ``max_misses`` detection rounds in a row is dropped; a face that comes back gets a new id.
+Every frame, each known face is looked for by the detector in a window around its last box; failing
+that (a hand over the face, a head turning), its last appearance is matched as a template nearby. A
+box that only the template holds is reported as ``tracked``, and only for ``hold_seconds`` after the
+detector last confirmed the face: then the track ends, so a template that has slid onto the
+background cannot stay there. Periodic full-frame scans find new faces; their detections are matched
+to known tracks by overlap (IoU), falling back to centre distance for a face that moved fast. A face
+that comes back after its track ended gets a new id; ids are never reused.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, List, Optional, Sequence, Tuple
+from typing import Callable, List, Optional, Sequence
 
 import cv2
 import numpy as np
 
-from .faces import Box
+from .results import DETECTED, TRACKED, Box
+
+# How long a face may be held by template matching alone, without the detector confirming it: long
+# enough to bridge a hand passing over the face, short enough that a lost template cannot leave a box
+# on the background for long. In seconds of the video, so every frame step behaves alike.
+HOLD_SECONDS = 0.5
+# Grey-level spread under which a patch is flat (a blank wall, a black frame): template matching
+# there finds nothing meaningful.
+FLAT = 2.0
 
 
 def iou(a: Box, b: Box) -> float:
@@ -37,72 +47,93 @@ def centre_distance(a: Box, b: Box) -> float:
 class Track:
     id: int
     box: Box
-    misses: int = 0                      # detection rounds in a row without a match
-    located: Optional[str] = None        # how it was found in the latest frame: detector, template, None
+    last_detected: float                 # time (s) at which the detector last confirmed the face
+    source: Optional[str] = DETECTED     # how it was located in the latest frame: DETECTED, TRACKED, None
     template: Optional[np.ndarray] = field(default=None, repr=False)
 
 
+Locate = Callable[[np.ndarray, Box], Optional[Box]]
+
+
 class FaceTracker:
-    def __init__(self, min_iou: float = 0.3, max_centre_dist: float = 0.5, max_misses: int = 2,
-                 template_side: int = 32):
-        self.min_iou, self.max_centre_dist, self.max_misses = min_iou, max_centre_dist, max_misses
+    def __init__(self, hold_seconds: float = HOLD_SECONDS, min_iou: float = 0.3, max_centre_dist: float = 0.5,
+                 duplicate_iou: float = 0.5, template_side: int = 32):
+        self.hold_seconds = hold_seconds
+        self.min_iou, self.max_centre_dist, self.duplicate_iou = min_iou, max_centre_dist, duplicate_iou
         self.template_side = template_side
         self.tracks: List[Track] = []
         self._next_id = 1
 
-    def update(self, gray: np.ndarray, detections: Sequence[Box]) -> Tuple[List[Track], List[int]]:
-        """A full detection round: match, create and drop tracks. Call ``follow`` first on the same
-        frame, so known faces the scan misses are still located near their boxes. Returns the tracks
-        located in this frame and the ids dropped."""
-        pairs = sorted(((iou(t.box, d), -centre_distance(t.box, d), ti, di)
-                        for ti, t in enumerate(self.tracks) for di, d in enumerate(detections)), reverse=True)
+    @property
+    def located(self) -> List[Track]:
+        """The tracks located in the latest frame, in id order."""
+        return [t for t in self.tracks if t.source is not None]
+
+    def follow(self, gray: np.ndarray, t: float, locate: Optional[Locate] = None) -> List[int]:
+        """Locate each known face in a new frame: ``locate(gray, box)`` (the detector near the box),
+        else template matching while the hold lasts. Returns the ids of the tracks that ended."""
+        ended = []
+        for track in self.tracks:
+            found = locate(gray, track.box) if locate is not None else None
+            if found is not None:
+                self._confirm(gray, track, found, t)
+                continue
+            if t - track.last_detected > self.hold_seconds:
+                ended.append(track.id)
+                continue
+            found = self._search(gray, track) if track.template is not None else None
+            track.source = TRACKED if found is not None else None
+            if found is not None:
+                track.box = found
+        self._remove(ended)
+        return ended + self._merge_duplicates()
+
+    def update(self, gray: np.ndarray, t: float, detections: Sequence[Box]) -> List[int]:
+        """A full-frame scan of the same frame (call ``follow`` first): confirm the tracks it found,
+        start a track for each new face. Returns the ids of the tracks that ended (duplicates)."""
+        pairs = sorted(((iou(tr.box, d), -centre_distance(tr.box, d), ti, di)
+                        for ti, tr in enumerate(self.tracks) for di, d in enumerate(detections)), reverse=True)
         used_t, used_d = set(), set()
         for ov, neg_dist, ti, di in pairs:
             if ti in used_t or di in used_d or (ov < self.min_iou and -neg_dist > self.max_centre_dist):
                 continue
-            used_t.add(ti); used_d.add(di)
-            track = self.tracks[ti]
-            track.box, track.located = detections[di], "detector"
-            track.template = self._template(gray, track.box)
-        dropped = []
-        for ti, track in enumerate(self.tracks):
-            if ti in used_t or track.located == "detector":
-                track.misses = 0
-            else:                         # only a template match, or nothing: the face may be gone
-                track.misses += 1
-                if track.misses > self.max_misses:
-                    dropped.append(track.id)
-        self.tracks = [t for t in self.tracks if t.id not in dropped]
+            used_t.add(ti)
+            used_d.add(di)
+            if self.tracks[ti].source != DETECTED:    # already found near its box: that box stays
+                self._confirm(gray, self.tracks[ti], tuple(detections[di]), t)
         for di, det in enumerate(detections):
             if di not in used_d:
-                self.tracks.append(Track(self._next_id, tuple(det), located="detector",
-                                         template=self._template(gray, det)))
+                self.tracks.append(Track(self._next_id, tuple(det), t, DETECTED, self._template(gray, det)))
                 self._next_id += 1
-        located = [t for t in self.tracks if t.located]
-        for t in self.tracks:              # a flag holds for one frame: follow sets it anew
-            t.located = None
-        return located, dropped
+        return self._merge_duplicates()
 
-    def follow(self, gray: np.ndarray, locate: Optional[Callable[[np.ndarray, Box], Optional[Box]]] = None
-               ) -> List[Track]:
-        """Locate each known face in a new frame: ``locate(gray, box)`` (a detector run near the box)
-        if it finds it, else the track's template matched nearby. Returns the tracks located; the
-        others keep their box until a detection round finds them or drops them."""
-        for track in self.tracks:
-            found = locate(gray, track.box) if locate is not None else None
-            if found is not None:
-                track.box, track.located = found, "detector"
-                track.template = self._template(gray, found)
-                continue
-            found = self._search(gray, track) if track.template is not None else None
-            track.located = "template" if found is not None else None
-            if found is not None:
-                track.box = found
-        return [t for t in self.tracks if t.located]
-
-    def clear(self) -> None:
-        """Forget every face (a scene cut); ids keep counting up, so none is reused."""
+    def clear(self) -> List[int]:
+        """Forget every face (a shot cut); returns their ids. Ids keep counting up: none is reused."""
+        ended = [t.id for t in self.tracks]
         self.tracks = []
+        return ended
+
+    def _confirm(self, gray: np.ndarray, track: Track, box: Box, t: float) -> None:
+        track.box, track.source, track.last_detected = box, DETECTED, t
+        track.template = self._template(gray, box)
+
+    def _remove(self, ids: List[int]) -> None:
+        if ids:
+            self.tracks = [t for t in self.tracks if t.id not in ids]
+
+    def _merge_duplicates(self) -> List[int]:
+        """Two tracks on one face (a template drifting onto a neighbour's box, say): one ends, the one
+        the detector confirmed, else the older, keeps the face."""
+        ended = []
+        ranked = sorted(self.located, key=lambda tr: (tr.source != DETECTED, tr.id))
+        for i, keep in enumerate(ranked):
+            if keep.id in ended:
+                continue
+            for other in ranked[i + 1:]:
+                if other.id not in ended and iou(keep.box, other.box) > self.duplicate_iou:
+                    ended.append(other.id)
+        self._remove(ended)
+        return ended
 
     def _template(self, gray: np.ndarray, box: Box) -> Optional[np.ndarray]:
         x, y, w, h = box
@@ -122,6 +153,8 @@ class FaceTracker:
         window = cv2.resize(gray[y0:y1, x0:x1], (max(round((x1 - x0) * s), self.template_side),
                                                  max(round((y1 - y0) * s), self.template_side)),
                             interpolation=cv2.INTER_AREA)
+        if window.std() < FLAT or track.template.std() < FLAT:   # nothing to match: any place scores alike
+            return None
         score = cv2.matchTemplate(window, track.template, cv2.TM_CCOEFF_NORMED)
         _, best, _, (bx, by) = cv2.minMaxLoc(score)
         if not best >= 0.5:                            # lost (occluded, gone) or a flat window (NaN)

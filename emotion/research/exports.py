@@ -11,7 +11,7 @@ from typing import Iterable, Iterator
 from django.utils.text import slugify
 
 from emotion.ml import EMOTIONS
-from emotion.ml.export import COLUMNS
+from emotion.ml.results import COLUMNS
 
 from .models import Analysis, FrameResult
 from .streaming import stream

@@ -116,7 +116,14 @@ class FrameResult(models.Model):
     sad = models.FloatField()
     surprise = models.FloatField()
     neutral = models.FloatField()
-    dominant = models.CharField(max_length=10)
+    dominant = models.CharField(max_length=10, help_text="the label shown (with hysteresis), see results.py")
+    # How trustworthy the result is (emotion/ml/results.py, quality.py); empty on results stored before
+    # the engine measured it.
+    source = models.CharField(max_length=8, blank=True, help_text="detected or tracked")
+    face_size = models.PositiveIntegerField(null=True, blank=True, help_text="pixels")
+    sharpness = models.FloatField(null=True, blank=True)
+    brightness = models.FloatField(null=True, blank=True)
+    reliable = models.BooleanField(null=True, blank=True)
     model_version = models.CharField(max_length=80)
 
     class Meta:

@@ -16,7 +16,6 @@ import uuid
 from contextlib import contextmanager
 from typing import Iterator, List
 
-import cv2
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.files import File
@@ -25,11 +24,9 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from emotion.ml import MediaError, TruncatedVideoError
-from emotion.ml.annotate import draw_faces
-from emotion.ml.engine import FrameRecord
-from emotion.ml.export import record_row
-from emotion.ml.media import VideoInfo, read_image
+from emotion.ml import MediaError
+from emotion.ml.driver import AnnotatedSink, RowSink, run_media
+from emotion.ml.media import VideoInfo
 from emotion.runtime import get_engine
 
 from . import progress
@@ -57,8 +54,7 @@ def run_analysis(analysis_id: int, run_id: str) -> str:
         # Everything this job writes locally lives in one folder that goes away with the job.
         with local_copy(analysis.file.name) as path, \
                 tempfile.TemporaryDirectory(prefix="job-", dir=settings.FILE_UPLOAD_TEMP_DIR) as work:
-            job = _image if analysis.kind == Analysis.Kind.IMAGE else _video
-            rows, annotated, frames, truncated = job(analysis, path, work)
+            rows, annotated, frames, truncated = _analyse(analysis, path, work)
             done = _finish(analysis, rows, annotated, frames, truncated)
         return f"{done.status}: {len(rows)} results"
     except Superseded as exc:
@@ -120,46 +116,18 @@ def local_copy(name: str) -> Iterator[str]:
         os.unlink(path)
 
 
-def _image(analysis: Analysis, path: str, work: str):
+def _analyse(analysis: Analysis, path: str, work: str):
     """(rows, annotated file or None, frames analysed, truncation or None)"""
     engine = get_engine()
-    bgr = read_image(path)
-    faces = engine.analyze_image(bgr)
-    rows = [record_row(FrameRecord(0, 0.0, f), engine.version) for f in faces]
-    annotated = None
-    if faces:
-        annotated = os.path.join(work, "annotated.jpg")
-        if not cv2.imwrite(annotated, draw_faces(bgr, faces), [cv2.IMWRITE_JPEG_QUALITY, 90]):
-            annotated = None
-    return rows, annotated, 1, None
-
-
-def _video(analysis: Analysis, path: str, work: str):
-    engine = get_engine()
-    info = VideoInfo(fps=analysis.fps, frame_count=analysis.frame_count, width=analysis.width, height=analysis.height)
-    step = max(1, analysis.frame_step)
-    annotated = os.path.join(work, "annotated.mp4")
-    writer = cv2.VideoWriter(annotated, cv2.VideoWriter_fourcc(*"mp4v"), info.fps / step, (info.width, info.height))
-    rows: List[dict] = []
-    frames, truncated = 0, None
-    # The header's frame count can be wrong (or 0, read as 1): stop at what the duration limit allows.
-    max_index = max(info.frame_count * 1.1, settings.FER_MAX_VIDEO_SECONDS * info.fps)
-    try:
-        for index, t, frame, faces in engine.iter_video(path, step, progress=_Ticker(analysis), info=info):
-            if index > max_index:
-                raise MediaError(f"{path}: the video goes on past its stated length and past the limit of "
-                                 f"{settings.FER_MAX_VIDEO_SECONDS / 60:.0f} minutes")
-            frames += 1
-            rows.extend(record_row(FrameRecord(index, t, f), engine.version) for f in faces)
-            if writer.isOpened():
-                writer.write(draw_faces(frame, faces) if faces else frame)
-    except TruncatedVideoError as exc:
-        truncated = exc
-    finally:
-        writer.release()
-    if not frames or not os.path.exists(annotated) or os.path.getsize(annotated) == 0:
-        annotated = None
-    return rows, annotated, frames, truncated
+    is_image = analysis.kind == Analysis.Kind.IMAGE
+    info = None if is_image else VideoInfo(fps=analysis.fps, frame_count=analysis.frame_count,
+                                           width=analysis.width, height=analysis.height)
+    rows = RowSink(engine.version)
+    annotated = AnnotatedSink(os.path.join(work, "annotated.jpg" if is_image else "annotated.mp4"))
+    outcome = run_media(engine, path, [rows, annotated], kind=analysis.kind, info=info,
+                        frame_step=max(1, analysis.frame_step), progress=None if is_image else _Ticker(analysis),
+                        max_seconds=settings.FER_MAX_VIDEO_SECONDS)
+    return rows.rows, (str(annotated.path) if annotated.written else None), outcome.frames, outcome.truncated
 
 
 class _Ticker:

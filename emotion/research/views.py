@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import cv2
-import numpy as np
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -14,7 +13,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from emotion.ml.annotate import draw_faces
-from emotion.ml.engine import FaceResult
+from emotion.ml.results import COLUMNS, FaceResult
 
 from . import services
 from .exports import csv_response, download_name
@@ -85,8 +84,8 @@ def analysis_detail(request, pk: int):
 def frame_image(request, pk: int, frame: int):
     """One frame of the video (or the image) with the boxes of its results drawn."""
     analysis = _own(request, pk)
-    rows = FrameResult.objects.filter(analysis=analysis, frame=frame)
-    faces = [FaceResult(r.face_id, (r.x, r.y, r.w, r.h), np.array(r.probs, np.float32)) for r in rows]
+    rows = FrameResult.objects.filter(analysis=analysis, frame=frame).values(*COLUMNS)
+    faces = [FaceResult.from_row(r) for r in rows]
     with local_copy(analysis.file.name) as path:
         img = _read_frame(path, analysis, frame)
     if img is None:

@@ -86,7 +86,7 @@ def test_each_face_keeps_its_lstm_state_across_frames(clip_jpegs):
     assert all(i == [1] for i in ids), ids                      # one face, one track, every frame
 
     # The server's stream gives what a local stream fed the same frames gives: its state carried over...
-    local = get_engine().stream(settings.FER_LIVE_DETECT_EVERY)
+    local = get_engine().stream(settings.FER_LIVE_SCAN_SECONDS)
     for jpeg, msg in zip(clip_jpegs, seen):
         (mine,) = local.process(decode_image(jpeg))
         assert np.allclose(mine.probs, [msg["faces"][0]["probs"][e] for e in EMOTIONS], atol=2e-4)

@@ -4,7 +4,7 @@ import cv2
 import numpy as np
 import pytest
 
-from emotion.ml import EMOTIONS, MediaError, TruncatedVideoError
+from emotion.ml import COLUMNS, EMOTIONS, MediaError, TruncatedVideoError
 from emotion.ml.faces import crop_faces, to_gray
 from emotion.ml.media import read_image
 from tests.conftest import CLIP, MEDIA, need
@@ -64,10 +64,11 @@ def test_video_records_and_progress(engine):
     frames = {r.frame for r in records}
     assert len(frames) > 150                       # the speaker's face is visible most of the clip
     first = records[0].to_dict()
-    assert {"frame", "time", "id", "box", "probs", "dominant"} <= set(first)
+    assert {"id", "box", "probs", "dominant", "source", "face_size", "sharpness", "brightness", "reliable"} == set(first)
+    assert list(records[0].row("v")) == list(COLUMNS)
     assert abs(records[-1].time - records[-1].frame / 29.97) < 1e-3
     # one face stays one track through the long close-up shot (frames 90..250)
-    ids = {r.face.face_id for r in records if 100 <= r.frame < 160}
+    ids = {r.face_id for r in records if 100 <= r.frame < 160}
     assert len(ids) == 1
 
 
@@ -87,7 +88,7 @@ def test_stream_carries_state_per_face(engine):
 def test_stream_forgets_faces_that_are_gone_and_new_shots(engine):
     obama, biden = (read_image(need(MEDIA / n)) for n in ("obama.jpg", "biden.jpg"))
     biden = np.ascontiguousarray(biden[:obama.shape[0], 30:30 + obama.shape[1]])   # same size, face kept
-    stream = engine.stream(detect_every=3)
+    stream = engine.stream()
     assert [f.face_id for f in stream.process(obama)] == [1]
     blank = np.full_like(obama, 128)
     assert [stream.process(blank) for _ in range(4)] == [[]] * 4      # gone: no stale box reported

@@ -8,7 +8,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from emotion.ml import EMOTIONS
-from emotion.ml.export import COLUMNS
+from emotion.ml.results import COLUMNS
 from emotion.research.models import Analysis
 from emotion.research.runner import run_analysis
 from tests.conftest import MEDIA, need

@@ -6,16 +6,13 @@ import json
 import sys
 from pathlib import Path
 
-import cv2
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from emotion.ml import MediaError, TruncatedVideoError, load_engine
-from emotion.ml.annotate import draw_faces
-from emotion.ml.engine import DETECT_EVERY, FrameRecord
-from emotion.ml.export import record_row, rows_to_csv, rows_to_table
-from emotion.ml.media import open_media
+from emotion.ml import MediaError, load_engine
+from emotion.ml.driver import AnnotatedSink, RowSink, run_media
+from emotion.ml.export import rows_to_csv, rows_to_table
 
 
 class Command(BaseCommand):
@@ -28,75 +25,45 @@ class Command(BaseCommand):
         parser.add_argument("--annotate", type=Path, metavar="FILE",
                             help="also write the media with boxes, labels and probabilities drawn (.mp4 or image)")
         parser.add_argument("--frame-step", type=int, default=1, help="analyse every N-th frame of a video")
-        parser.add_argument("--detect-every", type=int, default=DETECT_EVERY,
-                            help="run face detection every N analysed frames, follow faces in between")
         parser.add_argument("--checkpoint", type=Path, help="model checkpoint (default: the shipped one)")
         parser.add_argument("--no-progress", action="store_true")
 
     def handle(self, *args, **opts):
         path: Path = opts["path"]
-        if opts["frame_step"] < 1 or opts["detect_every"] < 1:
-            raise CommandError("--frame-step and --detect-every must be at least 1")
+        if opts["frame_step"] < 1:
+            raise CommandError("--frame-step must be at least 1")
         checkpoint = opts["checkpoint"] or settings.EMOTION_CHECKPOINT or None
         try:
             engine = load_engine(checkpoint)
         except Exception as exc:      # a missing, truncated or foreign file: say so, no traceback
             raise CommandError(f"cannot load the model checkpoint {checkpoint or '(shipped)'}: {exc}")
-        error = None
+        rows = RowSink(engine.version)
+        sinks = [rows]
+        annotated = AnnotatedSink(opts["annotate"]) if opts["annotate"] else None
+        if annotated is not None:
+            sinks.append(annotated)
+        bar = tqdm(unit="frame", desc=path.name, file=sys.stderr, disable=opts["no_progress"])
+
+        def progress(done: int, total: int) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+
         try:
-            kind, media = open_media(path)
-            if kind == "image":
-                rows = self._image(engine, media, opts)
-            else:
-                rows, error = self._video(engine, path, media, opts)
+            outcome = run_media(engine, path, sinks, frame_step=opts["frame_step"], progress=progress)
         except MediaError as exc:
             raise CommandError(str(exc))
-        if rows:
-            self._write(rows, opts, engine.version, path, kind)
-        if error:
-            kept = f"; the results of the {error.frames_read} frames decoded before that were written" if rows else ""
-            raise CommandError(f"{error}{kept}")
-        if not rows:
-            raise CommandError(f"{path}: no faces found in this {kind}")
-
-    def _image(self, engine, bgr, opts):
-        faces = engine.analyze_image(bgr)
-        if opts["annotate"] and faces:
-            try:
-                written = cv2.imwrite(str(opts["annotate"]), draw_faces(bgr, faces))
-            except cv2.error:
-                written = False
-            if not written:
-                raise CommandError(f"could not write the image {opts['annotate']} (is the extension an image "
-                                   "format, and the folder writable?)")
-        return [record_row(FrameRecord(0, 0.0, f), engine.version) for f in faces]
-
-    def _video(self, engine, path, info, opts):
-        """(rows, None), or (the rows decoded so far, TruncatedVideoError) for a damaged video."""
-        writer = None
-        if opts["annotate"]:
-            fourcc = cv2.VideoWriter_fourcc(*"mp4v")
-            fps = info.fps / opts["frame_step"]
-            writer = cv2.VideoWriter(str(opts["annotate"]), fourcc, fps, (info.width, info.height))
-            if not writer.isOpened():
-                raise CommandError(f"could not open {opts['annotate']} for writing a video")
-        bar = tqdm(total=info.frame_count, unit="frame", desc=path.name, file=sys.stderr,
-                   disable=opts["no_progress"])
-        rows, error = [], None
-        try:
-            for index, t, frame, faces in engine.iter_video(path, opts["frame_step"], opts["detect_every"],
-                                                            progress=lambda done, _: bar.update(done - bar.n),
-                                                            info=info):
-                rows.extend(record_row(FrameRecord(index, t, f), engine.version) for f in faces)
-                if writer is not None:
-                    writer.write(draw_faces(frame, faces))
-        except TruncatedVideoError as exc:
-            error = exc
         finally:
             bar.close()
-            if writer is not None:
-                writer.release()
-        return rows, error
+        if annotated is not None and annotated.error:
+            raise CommandError(annotated.error)
+        if rows.rows:
+            self._write(rows.rows, opts, engine.version, path, outcome.kind)
+        if outcome.truncated:
+            kept = (f"; the results of the {outcome.truncated.frames_read} frames decoded before that were written"
+                    if rows.rows else "")
+            raise CommandError(f"{outcome.truncated}{kept}")
+        if not rows.rows:
+            raise CommandError(f"{path}: no faces found in this {outcome.kind}")
 
     def _write(self, rows, opts, version, path, kind):
         fmt = opts["format"]

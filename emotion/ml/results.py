@@ -1,0 +1,82 @@
+"""The one shape of a result: one face on one frame. Every output derives from it: the engine's
+records, the flat rows of CSV, JSON, the API and the stored results, the live reply and the drawn
+annotations.
+
+Each result carries how trustworthy it is beside what it says: ``source`` (how its box was found in
+this frame), ``face_size``, ``sharpness`` and ``brightness`` of the face the model saw, and
+``reliable``, one rule over those (see ``quality.py``). Unreliable results are kept and flagged,
+never hidden; summaries count reliable ones only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping, Tuple
+
+import numpy as np
+
+from .labels import EMOTIONS
+
+Box = Tuple[int, int, int, int]
+
+# How a box was found in its frame: the face detector confirmed a face there (a full-frame scan or a
+# search near the face's last box), or only the tracker's template matching held it.
+DETECTED, TRACKED = "detected", "tracked"
+SOURCES = (DETECTED, TRACKED)
+
+QUALITY_FIELDS = ("source", "face_size", "sharpness", "brightness", "reliable")
+# The flat row: CSV columns, JSON results, API rows and stored results, in this order.
+COLUMNS = ("frame", "time", "face_id", "x", "y", "w", "h", *EMOTIONS, "dominant", *QUALITY_FIELDS,
+           "model_version")
+
+
+@dataclass
+class FaceResult:
+    face_id: int
+    box: Box                   # (x, y, w, h) in the frame's pixels
+    probs: np.ndarray          # (7,) in EMOTIONS order
+    # The label shown: the most probable emotion, except that a tracked face keeps its label until
+    # another emotion leads it by more than a margin (labelling.py), so a near tie does not flicker.
+    label: int = -1            # index into EMOTIONS; -1 means "the most probable"
+    source: str = DETECTED
+    face_size: int = 0         # side of the box in pixels (sqrt(w h))
+    sharpness: float = 0.0     # variance of the Laplacian of the 48x48 face the model saw
+    brightness: float = 0.0    # mean grey level (0-255) of that face
+    reliable: bool = True
+    frame: int = 0             # index in the video; 0 for an image
+    time: float = 0.0          # seconds from the start of the video
+
+    @property
+    def dominant(self) -> str:
+        return EMOTIONS[self.label if self.label >= 0 else int(np.argmax(self.probs))]
+
+    def quality(self) -> dict:
+        return {"source": self.source, "face_size": int(self.face_size), "sharpness": round(float(self.sharpness), 1),
+                "brightness": round(float(self.brightness), 1), "reliable": bool(self.reliable)}
+
+    def to_dict(self) -> dict:
+        """The nested form of one face (the live reply's faces)."""
+        return {"id": self.face_id, "box": [int(v) for v in self.box],
+                "probs": {e: round(float(p), 5) for e, p in zip(EMOTIONS, self.probs)},
+                "dominant": self.dominant, **self.quality()}
+
+    def row(self, model_version: str) -> dict:
+        """The flat form, with the keys of COLUMNS in their order."""
+        x, y, w, h = (int(v) for v in self.box)
+        return {"frame": self.frame, "time": round(self.time, 4), "face_id": self.face_id, "x": x, "y": y, "w": w,
+                "h": h, **{e: round(float(p), 5) for e, p in zip(EMOTIONS, self.probs)},
+                "dominant": self.dominant, **self.quality(), "model_version": model_version}
+
+    @classmethod
+    def from_row(cls, row: Mapping) -> "FaceResult":
+        """Back from a flat row (a stored result, say), to draw it again. Rows written before the
+        quality fields existed read as detected and reliable."""
+        probs = np.array([row[e] for e in EMOTIONS], np.float32)
+        dominant = row.get("dominant")
+        reliable = row.get("reliable")
+        return cls(face_id=int(row["face_id"]), box=(int(row["x"]), int(row["y"]), int(row["w"]), int(row["h"])),
+                   probs=probs, label=EMOTIONS.index(dominant) if dominant in EMOTIONS else -1,
+                   source=row.get("source") or DETECTED, face_size=int(row.get("face_size") or 0),
+                   sharpness=float(row.get("sharpness") or 0.0), brightness=float(row.get("brightness") or 0.0),
+                   reliable=True if reliable is None else bool(reliable), frame=int(row.get("frame", 0)),
+                   time=float(row.get("time", 0.0)))
