@@ -63,6 +63,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "fersite.context_processors.emotions",
             ]
         },
     }
@@ -212,8 +213,9 @@ FER_LIVE_QUEUE = int(os.environ.get("FER_LIVE_QUEUE", 2))
 # (0 leaves torch's default); see benchmarks/results/live.json for why these defaults.
 FER_LIVE_WORKERS = int(os.environ.get("FER_LIVE_WORKERS", 2))
 FER_LIVE_TORCH_THREADS = int(os.environ.get("FER_LIVE_TORCH_THREADS", 1))
-# Frames between full-frame face scans (tracked faces are followed on every frame).
-FER_LIVE_DETECT_EVERY = int(os.environ.get("FER_LIVE_DETECT_EVERY", 10))
+# Seconds between full-frame scans for new faces (tracked faces are followed on every frame). The
+# scan runs on its own thread beside the frames' replies, never on a reply's path.
+FER_LIVE_SCAN_SECONDS = float(os.environ.get("FER_LIVE_SCAN_SECONDS", 1.0))
 # Stored sessions: written at most every this many seconds, and at stop or disconnect.
 FER_LIVE_FLUSH_SECONDS = float(os.environ.get("FER_LIVE_FLUSH_SECONDS", 5))
 # The stored timeline keeps at most one point per step and at most this many points (the step

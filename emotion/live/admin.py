@@ -1,9 +1,8 @@
 from django.contrib import admin
 from django.utils.html import format_html_join
 
-from emotion.ml import EMOTIONS
-
 from .models import LiveSession
+from .recorder import unreliable_points
 
 
 @admin.register(LiveSession)
@@ -18,12 +17,8 @@ class LiveSessionAdmin(admin.ModelAdmin):
     list_select_related = ("user",)
     exclude = ("timeline", "emotion_share")
     readonly_fields = ("user", "started_at", "ended_at", "duration", "frames_received", "frames_analysed",
-                       "frames_with_faces", "avg_fps", "avg_latency_ms", "client_rtt_ms", "client_dropped",
+                       "frames_with_faces", "frames_reliable", "avg_fps", "avg_latency_ms", "client_rtt_ms", "client_dropped",
                        "share_table", "timeline_points", "timeline_step", "model_version")
-
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        # The timeline chart (change_form.html) needs the label order of the stored probabilities.
-        return super().change_view(request, object_id, form_url, {**(extra_context or {}), "emotions": list(EMOTIONS)})
 
     def get_queryset(self, request):
         qs = super().get_queryset(request)
@@ -36,10 +31,11 @@ class LiveSessionAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None):
         return False
 
-    @admin.display(description="share of time per emotion")
+    @admin.display(description="share of the time with a reliable face, per emotion")
     def share_table(self, obj):
         return format_html_join(", ", "{}: {} %", obj.share_rows()) or "-"
 
     @admin.display(description="timeline points")
     def timeline_points(self, obj):
-        return len(obj.timeline or [])
+        points, unreliable = len(obj.timeline or []), unreliable_points(obj.timeline)
+        return f"{points} ({unreliable} unreliable, drawn grey)" if unreliable else points

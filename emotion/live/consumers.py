@@ -9,10 +9,16 @@ Binary message from the browser
 
 Replies from the server
     {"type": "hello", "model": str, "emotions": [7 names], "limits": {...}}       on connect
-    {"type": "result", "seq": n, "faces": [{"id", "box": [x, y, w, h], "probs": {emotion: p},
-     "dominant"}], "server_ms": ms}            ``server_ms`` runs from the frame's arrival to the reply
+    {"type": "result", "seq": n, "faces": [face, ...], "server_ms": ms}
+        ``server_ms`` runs from the frame's arrival to the reply. Each face is FaceResult.to_dict()
+        (emotion/ml/results.py): {"id", "box": [x, y, w, h], "probs": {emotion: p}, "dominant",
+        "source": "detected" | "tracked", "face_size": px, "sharpness", "brightness", "reliable": bool,
+        "frame", "time"}. ``dominant`` is the label shown (held through near ties); ``reliable`` is
+        the rule of emotion/ml/quality.py. An unreliable face is still sent: the page draws it grey.
     {"type": "started", "session": id | null, "store": bool}
-    {"type": "stopped", "session": id | null, "summary": {frames, fps, latency, emotion_share}}
+    {"type": "stopped", "session": id | null, "stored": bool, "summary": {"frames_received",
+     "frames_analysed", "frames_with_faces", "avg_fps", "avg_latency_ms", "emotion_share"}}
+        ``emotion_share`` counts only the frames whose followed (largest) face is reliable.
     {"type": "reset"}
     {"type": "error", "seq": n | null, "code": str, "message": str}
         ``seq`` is the frame the error answers, null for a text command. Codes: too_large,
@@ -184,7 +190,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
         if self.stream is None:
             self.stream = await loop.run_in_executor(pool, inference.new_stream)
         try:
-            faces = await loop.run_in_executor(pool, inference.analyse, self.stream, data)
+            faces = await loop.run_in_executor(pool, inference.analyse, self.stream, data, arrival)
         except MediaError as exc:
             return await self.error(seq, "bad_image", f"frame {seq}: {exc}")
         server_ms = (time.perf_counter() - arrival) * 1000
@@ -234,7 +240,8 @@ class LiveConsumer(AsyncWebsocketConsumer):
                 dropped = _number(client.get("dropped"), 0, 10**9)
                 session.client_dropped = int(dropped) if dropped is not None else None
             await self._flush(session, recorder)
-        summary = {k: fields[k] for k in ("frames_received", "frames_analysed", "frames_with_faces", "avg_fps",
+        summary = {k: fields[k] for k in ("frames_received", "frames_analysed", "frames_with_faces",
+                                          "frames_reliable", "avg_fps",
                                           "avg_latency_ms", "emotion_share")}
         return {"session": session.pk if session else None, "stored": session is not None, "summary": summary}
 

@@ -14,15 +14,17 @@ class LiveSession(models.Model):
     frames_received = models.PositiveIntegerField(default=0)
     frames_analysed = models.PositiveIntegerField(default=0)
     frames_with_faces = models.PositiveIntegerField(default=0)
+    frames_reliable = models.PositiveIntegerField(default=0, help_text="Frames whose followed face is reliable.")
     avg_fps = models.FloatField("average analysed frames/s", null=True, blank=True)
     avg_latency_ms = models.FloatField("average server latency (ms)", null=True, blank=True,
                                        help_text="From a frame's arrival to its reply, queueing included.")
     client_rtt_ms = models.FloatField("average round trip seen by the browser (ms)", null=True, blank=True)
     client_dropped = models.PositiveIntegerField("frames the browser dropped", null=True, blank=True)
     emotion_share = models.JSONField(default=dict, blank=True,
-                                     help_text="Share of the time with a face spent in each dominant emotion.")
+                                     help_text="Share of the time with a reliable face spent in each shown emotion.")
     timeline = models.JSONField(default=list, blank=True,
-                                help_text='[{"t": seconds from start, "p": [7 probabilities]}], down-sampled.')
+                                help_text='[{"t": seconds from start, "p": [7 probabilities], "r": 1 if reliable}], '
+                                          'down-sampled.')
     timeline_step = models.FloatField(default=0.5, help_text="Smallest gap between two timeline points (s).")
     model_version = models.CharField(max_length=100)
 

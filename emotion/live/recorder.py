@@ -3,6 +3,10 @@
 Plain Python (no Django), fed one analysed frame at a time by the consumer; ``fields()`` gives the
 values a ``LiveSession`` row stores. Only the followed face's smoothed probabilities are kept, never
 a frame.
+
+Reliability (emotion/ml/quality.py): a frame whose followed face is unreliable still counts as a
+frame with a face and still gets its timeline point, flagged ``"r": 0``, but its time is not counted
+in the share of time per emotion; ``frames_reliable`` says how many frames were counted.
 """
 
 from __future__ import annotations
@@ -20,6 +24,17 @@ def main_face(faces: Sequence[dict]) -> Optional[dict]:
     return max(faces, key=lambda f: f["box"][2] * f["box"][3], default=None)
 
 
+def is_reliable(face: dict) -> bool:
+    """A reply face without the flag (an engine older than the quality fields) counts as reliable."""
+    return face.get("reliable") is not False
+
+
+def unreliable_points(timeline: Sequence[dict]) -> int:
+    """Timeline points where the followed face was unreliable (``"r": 0``); points stored before the
+    flag existed count as reliable."""
+    return sum(1 for p in timeline or () if p.get("r") == 0)
+
+
 class SessionRecorder:
     def __init__(self, start: float, timeline_step: float = 0.5, timeline_points: int = 1200):
         self.start = start
@@ -28,6 +43,7 @@ class SessionRecorder:
         self.frames_received = 0
         self.frames_analysed = 0
         self.frames_with_faces = 0
+        self.frames_reliable = 0           # frames whose followed face is reliable: the shares count these
         self.latency_total_ms = 0.0
         self.seconds = {e: 0.0 for e in EMOTIONS}
         self.timeline: List[dict] = []
@@ -44,27 +60,37 @@ class SessionRecorder:
         face = main_face(faces)
         if face is not None:
             self.frames_with_faces += 1
-            if self.last_analysed is not None:
-                self.seconds[face["dominant"]] += min(now - self.last_analysed, MAX_GAP_SECONDS)
-            self._add_point(now - self.start, face["probs"])
+            reliable = is_reliable(face)
+            if reliable:
+                self.frames_reliable += 1
+                # a frame stands for the time since the previous one; an unreliable frame's time is
+                # left out of the shares rather than given to the emotion shown
+                if self.last_analysed is not None:
+                    self.seconds[face["dominant"]] += min(now - self.last_analysed, MAX_GAP_SECONDS)
+            self._add_point(now - self.start, face["probs"], reliable)
         self.last_analysed = now
 
-    def _add_point(self, t: float, probs: dict) -> None:
+    def _add_point(self, t: float, probs: dict, reliable: bool) -> None:
         if self.timeline and t - self.timeline[-1]["t"] < self.step:
             return
-        self.timeline.append({"t": round(t, 2), "p": [round(float(probs[e]), 3) for e in EMOTIONS]})
+        self.timeline.append({"t": round(t, 2), "p": [round(float(probs[e]), 3) for e in EMOTIONS],
+                              "r": int(reliable)})
         if len(self.timeline) > self.max_points:
             # Keep the whole session at half the resolution rather than drop its beginning.
             self.timeline = self.timeline[::2]
             self.step *= 2
 
     def fields(self) -> dict:
+        """The session's figures, by LiveSession field name. ``frames_reliable`` has no column of its own
+        (a model attribute set from it is not saved); a stored session keeps reliability in the
+        timeline's "r" flags."""
         duration = max(self.end - self.start, 0.0)
         face_time = sum(self.seconds.values())
         return {
             "frames_received": self.frames_received,
             "frames_analysed": self.frames_analysed,
             "frames_with_faces": self.frames_with_faces,
+            "frames_reliable": self.frames_reliable,
             "avg_fps": round(self.frames_analysed / duration, 2) if duration > 0 else None,
             "avg_latency_ms": round(self.latency_total_ms / self.frames_analysed, 2) if self.frames_analysed else None,
             "emotion_share": {e: round(s / face_time, 4) for e, s in self.seconds.items()} if face_time else {},

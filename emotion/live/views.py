@@ -3,16 +3,15 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect, render
 
-from emotion.ml import EMOTIONS
-
 from .models import LiveSession
+from .recorder import unreliable_points
 
 
 def page(request):
-    """The webcam page; everything live happens over the /ws/live/ socket."""
+    """The webcam page; everything live happens over the /ws/live/ socket. The emotions and their
+    colours come to the page's script from the context processor (#fer-emotions)."""
     return render(request, "live/page.html", {
-        "emotions": EMOTIONS,
-        "config": {"wsPath": "/ws/live/", "emotions": list(EMOTIONS), "defaultFps": 10,
+        "config": {"wsPath": "/ws/live/", "defaultFps": 10,
                    "maxFps": settings.FER_LIVE_MAX_FPS, "maxFrameBytes": settings.FER_LIVE_MAX_FRAME_BYTES},
     })
 
@@ -32,4 +31,5 @@ def session_detail(request, pk: int):
         session.delete()
         messages.success(request, "The session was deleted.")
         return redirect("live:sessions")
-    return render(request, "live/session.html", {"session": session, "emotions": EMOTIONS})
+    return render(request, "live/session.html", {"session": session,
+                                                 "unreliable_points": unreliable_points(session.timeline)})

@@ -1,17 +1,42 @@
-// One colour per emotion, shared by the live chart, the session pages and the admin timeline.
-window.FER_EMOTION_COLORS = {
-  angry: "#d62728", disgust: "#8c564b", fear: "#9467bd", happy: "#f2b01e",
-  sad: "#1f77b4", surprise: "#17becf", neutral: "#7f7f7f",
+// The emotions, their colours and the grey of unreliable results, as the server defines them once
+// (emotion/ml/labels.py and quality.py, written on every page as #fer-emotions by base.html through
+// fersite/context_processors.py). Page scripts read these instead of lists of their own.
+(() => {
+  const fer = JSON.parse(document.getElementById("fer-emotions").textContent);
+  window.FER_EMOTIONS = fer.emotions;             // the model's label order, as in stored results
+  window.FER_EMOTION_COLORS = fer.colours;
+  window.FER_UNRELIABLE_COLOR = fer.unreliable;
+  window.FER_RELIABILITY_RULE = fer.rule;
+})();
+
+// Chart.js segment options that grey a line wherever it touches an unreliable point: each data point
+// of such a chart carries ``ok`` (false for an unreliable result; missing means reliable).
+window.ferUnreliableSegments = function () {
+  const grey = (ctx) => {
+    const data = ctx.chart.data.datasets[ctx.datasetIndex].data;
+    const a = data[ctx.p0DataIndex], b = data[ctx.p1DataIndex];
+    return (a && a.ok === false) || (b && b.ok === false);
+  };
+  return {
+    borderColor: (ctx) => (grey(ctx) ? FER_UNRELIABLE_COLOR : undefined),
+    borderDash: (ctx) => (grey(ctx) ? [4, 3] : undefined),
+    borderWidth: (ctx) => (grey(ctx) ? 1 : undefined),
+  };
 };
 
-// A line chart of a stored session's timeline ([{t, p: [7]}]) on the given canvas.
-window.ferTimelineChart = function (canvas, emotions, timeline) {
+// A line chart of a stored live session's timeline ([{t, p: [7], r: 0|1}]) on the given canvas; points
+// with r = 0 (the followed face was unreliable there) are greyed. Sessions stored before points had
+// ``r`` count as reliable.
+window.ferTimelineChart = function (canvas, timeline) {
+  const unreliable = timeline.filter((pt) => pt.r === 0).length;
+  canvas.dataset.unreliablePoints = String(unreliable);
   return new Chart(canvas, {
     type: "line",
     data: {
-      datasets: emotions.map((e, i) => ({
+      datasets: FER_EMOTIONS.map((e, i) => ({
         label: e, borderColor: FER_EMOTION_COLORS[e], backgroundColor: FER_EMOTION_COLORS[e],
-        pointRadius: 0, borderWidth: 1.5, data: timeline.map((pt) => ({ x: pt.t, y: pt.p[i] })),
+        pointRadius: 0, borderWidth: 1.5, segment: ferUnreliableSegments(),
+        data: timeline.map((pt) => ({ x: pt.t, y: pt.p[i], ok: pt.r !== 0 })),
       })),
     },
     options: {
@@ -21,6 +46,11 @@ window.ferTimelineChart = function (canvas, emotions, timeline) {
         y: { min: 0, max: 1, title: { display: true, text: "probability" } },
       },
       interaction: { mode: "nearest", axis: "x", intersect: false },
+      plugins: {
+        subtitle: { display: unreliable > 0, text: `grey, dashed: the followed face was unreliable there (${unreliable} of ${timeline.length} points)`,
+                    color: "#666" },
+        tooltip: { callbacks: { footer: (items) => (items.length && items[0].raw.ok === false ? "unreliable" : "") } },
+      },
     },
   });
 };

@@ -7,7 +7,9 @@
   const video = $("live-video"), overlay = $("live-overlay"), statusEl = $("live-status");
   const startBtn = $("live-start"), stopBtn = $("live-stop"), resetBtn = $("live-reset");
   const storeBox = $("live-store"), fpsInput = $("live-fps"), widthSelect = $("live-width");
-  const EMOTIONS = cfg.emotions;
+  const EMOTIONS = FER_EMOTIONS;                  // order and colours from #fer-emotions (colors.js)
+  const GREY = FER_UNRELIABLE_COLOR;
+  const reliable = (f) => f.reliable !== false;   // an older server sends no flag: reliable
   // One frame in flight: when the server is slower than the camera, newer frames replace older
   // ones instead of queueing behind them, so what comes back is never more than a frame late.
   const MAX_IN_FLIGHT = 1;
@@ -20,7 +22,9 @@
   let running = false, retries = 0;
   let sent = 0, inFlight = 0;            // per connection: ``sent`` is the next frame's seq
   const sentAt = new Map();
-  const stats = { results: 0, dropped: 0, errors: 0, rtt: null, server: null, session: null, stored: false };
+  // withFace / reliableFaces: results whose followed (largest) face was there / was reliable
+  const stats = { results: 0, dropped: 0, errors: 0, rtt: null, server: null, session: null, stored: false,
+                  withFace: 0, reliableFaces: 0 };
   const doneAt = [];
   let t0 = performance.now(), frameW = 0, frameH = 0, lastFaces = [], chartQueued = false;
 
@@ -28,11 +32,13 @@
     type: "line",
     data: { datasets: EMOTIONS.map((e) => ({
       label: e, data: [], borderColor: FER_EMOTION_COLORS[e], backgroundColor: FER_EMOTION_COLORS[e],
-      pointRadius: 0, borderWidth: 2 })) },
+      pointRadius: 0, borderWidth: 2, segment: ferUnreliableSegments() })) },
     options: {
       animation: false, parsing: false, normalized: true, maintainAspectRatio: false, spanGaps: false,
       scales: { x: { type: "linear", min: 0, max: WINDOW_S, title: { display: true, text: "seconds" } },
                 y: { min: 0, max: 1, title: { display: true, text: "probability (smoothed)" } } },
+      plugins: { subtitle: { display: true, color: "#666",
+                             text: "grey, dashed: the followed face was unreliable there" } },
     },
   });
 
@@ -57,6 +63,7 @@
     $("stat-fps").textContent = fps ? fps.toFixed(1) : "–";
     $("stat-results").textContent = stats.results;
     $("stat-dropped").textContent = stats.dropped;
+    $("stat-reliable").textContent = stats.results ? `${(100 * stats.reliableFaces / stats.results).toFixed(0)}%` : "–";
   }
 
   // --- camera -------------------------------------------------------------------------------------
@@ -144,11 +151,17 @@
     while (doneAt.length && now - doneAt[0] > 2000) doneAt.shift();
     lastFaces = msg.faces;
     drawOverlay();
+    // the followed face, as the server's session recorder picks it: the largest
     const main = msg.faces.reduce((a, f) => (!a || f.box[2] * f.box[3] > a.box[2] * a.box[3] ? f : a), null);
-    $("stat-dominant").textContent = main ? main.dominant : "no face";
+    const ok = !main || reliable(main);
+    if (main) { stats.withFace++; if (ok) stats.reliableFaces++; }
+    const dominant = $("stat-dominant");
+    dominant.textContent = main ? main.dominant + (ok ? "" : " ?") : "no face";
+    dominant.classList.toggle("unreliable", !ok);
+    dominant.title = ok ? "" : "unreliable: " + FER_RELIABILITY_RULE + " does not hold";
     const x = (now - t0) / 1000;
     chart.data.datasets.forEach((ds, i) => {
-      ds.data.push({ x, y: main ? main.probs[EMOTIONS[i]] : null });
+      ds.data.push({ x, y: main ? main.probs[EMOTIONS[i]] : null, ok });
       while (ds.data.length && ds.data[0].x < x - WINDOW_S) ds.data.shift();
     });
     // The first half minute fills the chart from the left; after that it scrolls.
@@ -168,14 +181,16 @@
     ctx.clearRect(0, 0, overlay.width, overlay.height);
     if (!frameW) return;
     const k = overlay.width / frameW;             // boxes are in the sent frame's pixels
-    ctx.lineWidth = Math.max(2, overlay.width / 240);
     ctx.font = `${Math.round(overlay.width / 28)}px system-ui, sans-serif`;
     for (const f of lastFaces) {
       const [x, y, w, h] = f.box.map((v) => v * k);
-      const color = FER_EMOTION_COLORS[f.dominant] || "#fff";
+      // an unreliable face (tracked only, too small, blurred, too dark or bright): grey, thin, "?"
+      const ok = reliable(f);
+      const color = ok ? FER_EMOTION_COLORS[f.dominant] || "#fff" : GREY;
+      ctx.lineWidth = ok ? Math.max(2, overlay.width / 240) : 1;
       ctx.strokeStyle = color;
       ctx.strokeRect(x, y, w, h);
-      const label = `#${f.id} ${f.dominant} ${(100 * f.probs[f.dominant]).toFixed(0)}%`;
+      const label = `#${f.id} ${f.dominant} ${(100 * f.probs[f.dominant]).toFixed(0)}%` + (ok ? "" : " ?");
       const th = Math.round(overlay.width / 24);
       ctx.fillStyle = color;
       ctx.fillRect(x, Math.max(0, y - th), ctx.measureText(label).width + 8, th);
@@ -244,7 +259,7 @@
     }
     running = true;
     retries = 0;
-    stats.results = stats.dropped = stats.errors = 0;
+    stats.results = stats.dropped = stats.errors = stats.withFace = stats.reliableFaces = 0;
     stats.rtt = stats.server = null;
     t0 = performance.now();
     chart.data.datasets.forEach((ds) => { ds.data = []; });
@@ -259,8 +274,14 @@
     const s = msg.summary || {};
     const share = Object.entries(s.emotion_share || {}).filter(([, v]) => v > 0)
       .sort((a, b) => b[1] - a[1]).map(([e, v]) => `${e} ${(100 * v).toFixed(0)}%`).join(", ");
+    // the server's count when it sends one, else what this page saw of the same session
+    const withFace = s.frames_with_faces != null ? s.frames_with_faces : stats.withFace;
+    const usable = s.frames_reliable != null ? s.frames_reliable : stats.reliableFaces;
+    const leftOut = withFace - usable;
     $("live-summary").textContent = `${s.frames_analysed || 0} frames analysed` +
-      (s.avg_fps ? ` at ${s.avg_fps} frames/s` : "") + (share ? `; time per emotion: ${share}` : "") +
+      (s.avg_fps ? ` at ${s.avg_fps} frames/s` : "") +
+      (share ? `; time per emotion (reliable frames only): ${share}` : "") +
+      (leftOut > 0 ? `; ${leftOut} of ${withFace} frames with a face left out as unreliable` : "") +
       (msg.stored ? `. Stored as session #${msg.session}.` : ". Nothing was stored.");
   }
 
@@ -302,6 +323,6 @@
   window.addEventListener("pagehide", () => { if (ws) ws.close(1001); });
 
   // For tests and the curious: read-only view of the page's state.
-  window.ferLive = { chart, stats, get inFlight() { return inFlight; }, get running() { return running; },
+  window.ferLive = { chart, stats, overlay, get inFlight() { return inFlight; }, get running() { return running; },
                      get connected() { return !!ws && ws.readyState === WebSocket.OPEN; } };
 })();

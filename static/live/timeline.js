@@ -1,8 +1,8 @@
-// Draws a stored session's timeline wherever a page provides the canvas and the two data scripts.
+// Draws a stored session's timeline wherever a page provides the canvas and the timeline-data script
+// (the emotions' order and colours come from #fer-emotions, read by colors.js).
 (() => {
   const canvas = document.getElementById("timeline-chart");
   if (!canvas) return;
   const timeline = JSON.parse(document.getElementById("timeline-data").textContent);
-  const emotions = JSON.parse(document.getElementById("timeline-emotions").textContent);
-  window.ferTimeline = ferTimelineChart(canvas, emotions, timeline);
+  window.ferTimeline = ferTimelineChart(canvas, timeline);
 })();

@@ -48,11 +48,15 @@ def test_live_page_shows_emotions_stores_the_session_and_the_admin_charts_it(bro
                            timeout=30_000)
     datasets = page.evaluate("ferLive.chart.data.datasets.map(d => [d.label, d.data.length])")
     assert [label for label, _ in datasets] == list(EMOTIONS)
-    assert page.text_content("#stat-dominant") in EMOTIONS
+    assert page.text_content("#stat-dominant").removesuffix(" ?") in EMOTIONS     # "?": an unreliable face
     stats = page.evaluate("({...ferLive.stats})")
     assert stats["session"] and stats["stored"] and stats["errors"] == 0
     assert 0 < stats["rtt"] < 2000
     assert int(page.text_content("#stat-results")) >= 20
+    # every chart point says whether the followed face was reliable; the facts line gives the share
+    assert page.evaluate("ferLive.chart.data.datasets.every(d => d.data.every(p => typeof p.ok === 'boolean'))")
+    assert page.text_content("#stat-reliable").endswith("%")
+    assert 0 <= stats["reliableFaces"] <= stats["withFace"] <= stats["results"]
     servers.ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(servers.ARTIFACTS / "live-page.png"), full_page=True)
 
@@ -64,7 +68,11 @@ def test_live_page_shows_emotions_stores_the_session_and_the_admin_charts_it(bro
     assert s.frames_analysed >= 20 and s.frames_with_faces >= 5
     assert s.frames_received == s.frames_analysed           # one in flight: the server never had to drop
     assert s.client_rtt_ms is not None and s.client_dropped is not None
-    assert len(s.timeline) >= 2 and sum(s.emotion_share.values()) == pytest.approx(1, abs=1e-3)
+    assert len(s.timeline) >= 2 and all(p["r"] in (0, 1) for p in s.timeline)
+    # shares count the time with a reliable face only: none at all when the face was never reliable
+    assert sum(s.emotion_share.values()) == (pytest.approx(1, abs=1e-3) if s.emotion_share else 0)
+    if any(p["r"] for p in s.timeline):
+        assert s.emotion_share
 
     django_user_model.objects.create_superuser("boss", "boss@example.org", "pw-for-tests-1")
     page.goto(daphne_url + "/admin/login/?next=/admin/live/livesession/")
@@ -76,6 +84,8 @@ def test_live_page_shows_emotions_stores_the_session_and_the_admin_charts_it(bro
     page.wait_for_function("window.ferTimeline !== undefined", timeout=15_000)
     drawn = page.evaluate("ferTimeline.data.datasets.map(d => d.data.length)")
     assert drawn == [len(s.timeline)] * len(EMOTIONS)
+    unreliable = sum(1 for p in s.timeline if p["r"] == 0)
+    assert page.get_attribute("#timeline-chart", "data-unreliable-points") == str(unreliable)
     page.screenshot(path=str(servers.ARTIFACTS / "live-admin.png"), full_page=True)
 
 

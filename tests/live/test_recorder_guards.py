@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from emotion.live.guards import TokenBucket, declared_size
-from emotion.live.recorder import SessionRecorder, main_face
+from emotion.live.recorder import SessionRecorder, is_reliable, main_face, unreliable_points
 from emotion.ml import EMOTIONS
 
 
@@ -45,9 +45,9 @@ def test_declared_size_gives_up_on_other_bytes():
     assert declared_size(b"\xff\xd8garbage" * 10) is None
 
 
-def face(box, dominant, p=0.9):
+def face(box, dominant, p=0.9, reliable=True):
     probs = {e: (p if e == dominant else (1 - p) / 6) for e in EMOTIONS}
-    return {"id": 1, "box": box, "probs": probs, "dominant": dominant}
+    return {"id": 1, "box": box, "probs": probs, "dominant": dominant, "reliable": reliable}
 
 
 def test_the_recorder_counts_time_per_emotion_of_the_largest_face():
@@ -62,7 +62,7 @@ def test_the_recorder_counts_time_per_emotion_of_the_largest_face():
     rec.received()
     rec.analysed(103.0, [], latency_ms=10)   # no face: counts as a frame, not as time in an emotion
     f = rec.fields()
-    assert f["frames_received"] == f["frames_analysed"] == 16 and f["frames_with_faces"] == 15
+    assert f["frames_received"] == f["frames_analysed"] == 16 and f["frames_with_faces"] == f["frames_reliable"] == 15
     assert f["emotion_share"]["happy"] == pytest.approx(0.9 / 1.4, abs=1e-3)
     assert f["emotion_share"]["angry"] == pytest.approx(0.5 / 1.4, abs=1e-3)
     assert f["avg_latency_ms"] == pytest.approx((10 * 20 + 5 * 40 + 10) / 16, abs=0.01)
@@ -92,3 +92,44 @@ def test_the_timeline_is_capped_and_still_covers_the_whole_session():
 def test_main_face_is_the_largest():
     assert main_face([]) is None
     assert main_face([face([0, 0, 5, 5], "sad"), face([0, 0, 6, 6], "fear")])["dominant"] == "fear"
+
+
+def test_unreliable_frames_are_kept_but_left_out_of_the_shares():
+    rec = SessionRecorder(start=0.0, timeline_step=0.5)
+    big = [50, 50, 60, 60]
+    for i in range(10):                      # 1 s happy, reliable
+        rec.analysed(i * 0.1, [face(big, "happy")], 1)
+    for i in range(10, 20):                  # 1 s "angry", but the followed face is only tracked
+        rec.analysed(i * 0.1, [face(big, "angry", reliable=False)], 1)
+    for i in range(20, 25):                  # 0.5 s sad, reliable again
+        rec.analysed(i * 0.1, [face(big, "sad")], 1)
+    f = rec.fields()
+    assert f["frames_with_faces"] == 25 and f["frames_reliable"] == 15
+    # the first frame of a session stands for no time: 0.9 s happy, 0.5 s sad, angry not counted at all
+    assert f["emotion_share"]["angry"] == 0.0
+    assert f["emotion_share"]["happy"] == pytest.approx(0.9 / 1.4, abs=1e-3)
+    assert f["emotion_share"]["sad"] == pytest.approx(0.5 / 1.4, abs=1e-3)
+    assert sum(f["emotion_share"].values()) == pytest.approx(1, abs=1e-3)
+    # the timeline keeps every stretch, flagged: r = 0 where the followed face was unreliable
+    assert [(p["t"], p["r"]) for p in f["timeline"]] == [(0.0, 1), (0.5, 1), (1.0, 0), (1.5, 0), (2.0, 1)]
+    assert f["timeline"][2]["p"][EMOTIONS.index("angry")] == 0.9
+    assert unreliable_points(f["timeline"]) == 2
+
+
+def test_only_the_followed_face_decides_whether_a_frame_is_reliable():
+    rec = SessionRecorder(start=0.0)
+    small_reliable = face([0, 0, 10, 10], "happy")
+    for i in range(5):
+        rec.analysed(i * 0.1, [small_reliable, face([50, 50, 60, 60], "sad", reliable=False)], 1)
+    f = rec.fields()
+    assert f["frames_with_faces"] == 5 and f["frames_reliable"] == 0
+    assert f["emotion_share"] == {}          # no reliable time: no shares, rather than shares of nothing
+    assert [p["r"] for p in f["timeline"]] == [0]
+
+
+def test_faces_and_timelines_without_the_flag_count_as_reliable():
+    old_face = {"id": 1, "box": [0, 0, 9, 9], "probs": dict.fromkeys(EMOTIONS, 1 / 7), "dominant": "neutral"}
+    assert is_reliable(old_face) and is_reliable({**old_face, "reliable": None})
+    assert not is_reliable({**old_face, "reliable": False})
+    assert unreliable_points([{"t": 0, "p": [0] * 7}, {"t": 0.5, "p": [0] * 7, "r": 1}]) == 0
+    assert unreliable_points(None) == 0 and unreliable_points([{"t": 0, "p": [0] * 7, "r": 0}]) == 1

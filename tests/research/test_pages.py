@@ -5,6 +5,7 @@ from asgiref.sync import async_to_sync
 from channels.routing import URLRouter
 from channels.testing import WebsocketCommunicator
 
+from emotion.ml.quality import RULE
 from emotion.research import progress
 from emotion.research.models import Analysis
 from emotion.research.routing import websocket_urlpatterns
@@ -49,6 +50,14 @@ def test_timeline_page_frames_and_downloads(signed_in, researcher):
     run_analysis(a.pk, a.run_id)
     page = signed_in.get(f"/analyses/{a.pk}/").content.decode()
     assert 'id="emotion-chart"' in page and 'id="face-select"' in page and "Download CSV" in page
+    # the scripts get the emotions and their colours from the server; the page says what grey means
+    assert '<script id="fer-emotions" type="application/json">' in page
+    assert page.index('id="fer-emotions"') < page.index("/static/research/timeline.js")
+    assert 'id="unreliable-legend"' in page and f"rule: {RULE}" in page and 'id="share-note"' in page
+    a.refresh_from_db()
+    left_out = a.summary["results_left_out"]
+    assert 0 < left_out < a.summary["results"]          # the clip has tracked boxes, which are unreliable
+    assert f"{left_out} of {a.summary['results']} results unreliable" in page
     frame = a.results.first().frame
     img = signed_in.get(f"/analyses/{a.pk}/frames/{frame}.jpg")
     assert img.status_code == 200 and img.content[:3] == b"\xff\xd8\xff"
