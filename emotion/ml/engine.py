@@ -53,10 +53,10 @@ NOMINAL_FPS = 30.0
 # Frames whose faces go through the CNN in one batch in video: batching across frames is several
 # times cheaper per face than one frame at a time (benchmarks/results/engine.json).
 VIDEO_BATCH_FRAMES = 16
-# Video and live frames run the CNN on the face alone; a still image also averages in its mirror
-# image. On the temporal benchmark's PublicTest clips the mirror view changed macro F1 by less than
-# the run-to-run noise while doubling the CNN's cost (emotion/weights/model_card.json).
-STREAM_MIRROR = False
+# Video and live frames average in each face's mirror image, as still images do: without it the CNN
+# costs half as much, but macro F1 on the temporal benchmark's PublicTest clips fell by 1.9 points and
+# a still face's label flickered more (evaluate.stream_choices, emotion/weights/model_card.json).
+STREAM_MIRROR = True
 
 
 class Engine:
@@ -119,17 +119,19 @@ class Engine:
         return EmotionStream(self, scan_seconds, hold_seconds, scan_executor)
 
     def iter_video(self, path, frame_step: int = 1, scan_seconds: float = SCAN_SECONDS,
-                   progress: Optional[Callable[[int, int], None]] = None, info: Optional[VideoInfo] = None
+                   progress: Optional[Callable[[int, int], None]] = None, info: Optional[VideoInfo] = None,
+                   stream: Optional["EmotionStream"] = None
                    ) -> Iterator[Tuple[int, float, np.ndarray, List[FaceResult]]]:
         """(frame index, time in s, BGR frame, faces) for each analysed frame, in order.
         ``progress(done, total)`` follows the decoding. Raises media errors: unreadable at once,
-        truncated after the frames it could read. ``info`` saves probing a video already opened.
+        truncated after the frames it could read. ``info`` saves probing a video already opened;
+        a ``stream`` of the caller's own can be read afterwards (its ``cut_frames``, say).
 
         Two stages overlap on two cores: a thread decodes frames and locates their faces (OpenCV),
         while this one runs the model on the faces of ``VIDEO_BATCH_FRAMES`` frames at a time (torch).
         The results are the same as feeding the frames one by one to ``stream().process``."""
         info = info or probe_video(path)
-        stream = self.stream(scan_seconds)
+        stream = stream or self.stream(scan_seconds)
 
         def locate_all():
             frames = background(iter_frames(path, frame_step, info), 8)

@@ -48,6 +48,7 @@ class Track:
     id: int
     box: Box
     last_detected: float                 # time (s) at which the detector last confirmed the face
+    hits: int = 1                        # frames on which the detector found it
     source: Optional[str] = DETECTED     # how it was located in the latest frame: DETECTED, TRACKED, None
     template: Optional[np.ndarray] = field(default=None, repr=False)
 
@@ -81,7 +82,8 @@ class FaceTracker:
             if t - track.last_detected > self.hold_seconds:
                 ended.append(track.id)
                 continue
-            found = self._search(gray, track) if track.template is not None else None
+            held = track.hits >= 2 and track.template is not None
+            found = self._search(gray, track) if held else None
             track.source = TRACKED if found is not None else None
             if found is not None:
                 track.box = found
@@ -103,7 +105,7 @@ class FaceTracker:
                 self._confirm(gray, self.tracks[ti], tuple(detections[di]), t)
         for di, det in enumerate(detections):
             if di not in used_d:
-                self.tracks.append(Track(self._next_id, tuple(det), t, DETECTED, self._template(gray, det)))
+                self.tracks.append(Track(self._next_id, tuple(det), t, template=self._template(gray, det)))
                 self._next_id += 1
         return self._merge_duplicates()
 
@@ -115,6 +117,7 @@ class FaceTracker:
 
     def _confirm(self, gray: np.ndarray, track: Track, box: Box, t: float) -> None:
         track.box, track.source, track.last_detected = box, DETECTED, t
+        track.hits += 1
         track.template = self._template(gray, box)
 
     def _remove(self, ids: List[int]) -> None:

@@ -41,26 +41,27 @@ class Stage2Config:
 
 
 @torch.no_grad()
-def clip_frames(model, clips01: torch.Tensor, bf16: bool = True, chunk: int = 1024):
-    """clips (B, T, 1, 48, 48) in [0, 1] -> features (B, T, F), CNN logits (B, T, C), frozen CNN."""
+def clip_frames(model, clips01: torch.Tensor, bf16: bool = True, chunk: int = 1024, mirror: bool = True):
+    """clips (B, T, 1, 48, 48) in [0, 1] -> features (B, T, F), CNN logits (B, T, C), frozen CNN;
+    ``mirror`` averages in each face's mirror image."""
     b, t = clips01.shape[:2]
     flat = clips01.flatten(0, 1)
     feats, logits = [], []
     for i in range(0, len(flat), chunk):
         x = standardize(flat[i:i + chunk]).contiguous(memory_format=torch.channels_last)
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-            f, lo = model.frames(x)
+            f, lo = model.frames(x, tta=mirror)
         feats.append(f); logits.append(lo)
     return torch.cat(feats).view(b, t, -1), torch.cat(logits).view(b, t, -1)
 
 
-def build_clip_set(faces01, labels, n, seed, spec: ClipSpec, bf16, model, batch=200):
+def build_clip_set(faces01, labels, n, seed, spec: ClipSpec, bf16, model, batch=200, mirror: bool = True):
     """A fixed, reproducible set of clips, already passed through the frozen CNN."""
     g = torch.Generator().manual_seed(seed)
     feats, logits, ys = [], [], []
     for i in range(0, n, batch):
         clips, y = make_clips(faces01, labels, min(batch, n - i), g, spec)
-        f, lo = clip_frames(model, clips, bf16)
+        f, lo = clip_frames(model, clips, bf16, mirror=mirror)
         feats.append(f); logits.append(lo); ys.append(y)
     return torch.cat(feats), torch.cat(logits), torch.cat(ys)
 

@@ -58,6 +58,7 @@ def test_follow_moves_the_box_with_the_face_and_says_it_was_tracked():
     frame, face, rng = _textured()
     tr = FaceTracker()
     tr.update(frame, 0.0, [(80, 50, 60, 60)])
+    tr.follow(frame, 0.0, lambda gray, box: box)          # found twice: a face the template may hold
     moved = rng.integers(0, 50, (240, 320), np.uint8)
     moved[58:118, 92:152] = face                          # the face moved by (12, 8)
     assert tr.follow(moved, 0.1) == []
@@ -74,6 +75,7 @@ def test_a_box_only_the_template_holds_expires_after_the_hold():
     frame, _, _ = _textured()
     tr = FaceTracker()
     tr.update(frame, 0.0, [(80, 50, 60, 60)])
+    tr.follow(frame, 0.0, lambda gray, box: box)
     t = 0.0
     while t + 0.1 <= HOLD_SECONDS + 1e-9:                # the same image: the template keeps matching
         t += 0.1
@@ -112,3 +114,11 @@ def test_a_scan_does_not_move_a_box_the_detector_just_found_near_the_face():
     tr.follow(_frame(), 0.1, lambda gray, box: (12, 10, 50, 50))
     tr.update(_frame(), 0.1, [(14, 14, 52, 52)])
     assert _located(tr) == {1: (12, 10, 50, 50)}
+
+
+def test_a_face_found_once_is_not_held_by_the_template():
+    frame, _, _ = _textured()
+    tr = FaceTracker()
+    tr.update(frame, 0.0, [(80, 50, 60, 60)])            # one detection: maybe a false one
+    assert tr.follow(frame, 0.03) == [] and tr.located == []   # not reported, waiting for the detector
+    assert tr.follow(frame, HOLD_SECONDS + 0.01) == [1] and tr.tracks == []
