@@ -60,12 +60,13 @@ class FaceDetector:
         boxes = [tuple(int(round(v / scale)) for v in b) for b in np.asarray(found).reshape(-1, 4)]
         return sorted(boxes, key=lambda b: (b[0], b[1]))
 
-    def detect_near(self, gray: np.ndarray, box: Box) -> Optional[Box]:
+    def detect_near(self, gray: np.ndarray, box: Box, reach: float = 1.0) -> Optional[Box]:
         """Look for the face of a known box in a window around it, at sizes close to its own. The
         window is shrunk so the face is about NEAR_SIDE pixels wide: a small fraction of the cost of
-        a full-frame detection. Returns the face closest to the box's centre, or None."""
+        a full-frame detection. ``reach`` widens the window for a face last seen several frames ago.
+        Returns the face closest to the box's centre, or None."""
         x, y, w, h = box
-        pad = int(round(w * NEAR_PAD))
+        pad = int(round(w * NEAR_PAD * reach))
         x0, y0 = max(x - pad, 0), max(y - pad, 0)
         roi = gray[y0:y + h + pad, x0:x + w + pad]
         if roi.shape[0] < h or roi.shape[1] < w:

@@ -26,6 +26,10 @@ HOLD_SECONDS = 0.5
 # Grey-level spread under which a patch is flat (a blank wall, a black frame): template matching
 # there finds nothing meaningful.
 FLAT = 2.0
+# A face is looked for within a reach that grows with the time since it was last seen, up to three
+# frames' worth at 30 frames/s: when only every third frame is analysed, faces move three times as far.
+FRAME_SECONDS = 1 / 30
+MAX_REACH = 3.0
 
 
 def iou(a: Box, b: Box) -> float:
@@ -49,11 +53,12 @@ class Track:
     box: Box
     last_detected: float                 # time (s) at which the detector last confirmed the face
     hits: int = 1                        # frames on which the detector found it
+    last_seen: float = 0.0               # time (s) at which it was last located, by either means
     source: Optional[str] = DETECTED     # how it was located in the latest frame: DETECTED, TRACKED, None
     template: Optional[np.ndarray] = field(default=None, repr=False)
 
 
-Locate = Callable[[np.ndarray, Box], Optional[Box]]
+Locate = Callable[[np.ndarray, Box, float], Optional[Box]]
 
 
 class FaceTracker:
@@ -75,7 +80,8 @@ class FaceTracker:
         else template matching while the hold lasts. Returns the ids of the tracks that ended."""
         ended = []
         for track in self.tracks:
-            found = locate(gray, track.box) if locate is not None else None
+            reach = min(MAX_REACH, max(1.0, (t - track.last_seen) / FRAME_SECONDS))
+            found = locate(gray, track.box, reach) if locate is not None else None
             if found is not None:
                 self._confirm(gray, track, found, t)
                 continue
@@ -83,10 +89,10 @@ class FaceTracker:
                 ended.append(track.id)
                 continue
             held = track.hits >= 2 and track.template is not None
-            found = self._search(gray, track) if held else None
+            found = self._search(gray, track, reach) if held else None
             track.source = TRACKED if found is not None else None
             if found is not None:
-                track.box = found
+                track.box, track.last_seen = found, t
         self._remove(ended)
         return ended + self._merge_duplicates()
 
@@ -105,7 +111,8 @@ class FaceTracker:
                 self._confirm(gray, self.tracks[ti], tuple(detections[di]), t)
         for di, det in enumerate(detections):
             if di not in used_d:
-                self.tracks.append(Track(self._next_id, tuple(det), t, template=self._template(gray, det)))
+                self.tracks.append(Track(self._next_id, tuple(det), t, last_seen=t,
+                                         template=self._template(gray, det)))
                 self._next_id += 1
         return self._merge_duplicates()
 
@@ -116,7 +123,7 @@ class FaceTracker:
         return ended
 
     def _confirm(self, gray: np.ndarray, track: Track, box: Box, t: float) -> None:
-        track.box, track.source, track.last_detected = box, DETECTED, t
+        track.box, track.source, track.last_detected, track.last_seen = box, DETECTED, t, t
         track.hits += 1
         track.template = self._template(gray, box)
 
@@ -145,10 +152,10 @@ class FaceTracker:
             return None
         return cv2.resize(patch, (self.template_side, self.template_side), interpolation=cv2.INTER_AREA)
 
-    def _search(self, gray: np.ndarray, track: Track) -> Optional[Box]:
+    def _search(self, gray: np.ndarray, track: Track, reach: float = 1.0) -> Optional[Box]:
         x, y, w, h = track.box
         s = self.template_side / max(w, 1)           # work at the template's scale: cheap
-        pad = int(round(0.3 * w))
+        pad = int(round(0.3 * w * reach))
         x0, y0 = max(x - pad, 0), max(y - pad, 0)
         x1, y1 = min(x + w + pad, gray.shape[1]), min(y + h + pad, gray.shape[0])
         if x1 - x0 < w or y1 - y0 < h:

@@ -3,7 +3,8 @@
 import hashlib
 import json
 
-from emotion.ml.engine import DEFAULT_CHECKPOINT, WEIGHTS_DIR
+from emotion.ml.engine import DEFAULT_CHECKPOINT, STREAM_MIRROR, WEIGHTS_DIR
+from emotion.ml.labelling import LABEL_MARGIN
 
 
 def card():
@@ -20,9 +21,15 @@ def test_card_reports_privatetest_scores_at_the_bar():
     assert sum(map(sum, ev["confusion"])) == 3589          # every PrivateTest face, scored once
 
 
-def test_card_temporal_benchmark_has_the_three_methods():
-    tb = card()["evaluation"]["temporal_benchmark"]
+def test_card_temporal_benchmark_has_the_methods_and_the_streams_rule():
+    ev = card()["evaluation"]
+    tb = ev["temporal_benchmark"]
     names = [k for k, v in tb.items() if isinstance(v, dict)]
-    assert names[0] == "per_frame_cnn" and names[-1] == "cnn_lstm" and names[1].startswith("cnn_ema_alpha_")
+    assert names[:3] == ["per_frame_cnn", names[1], "cnn_lstm"] and names[1].startswith("cnn_ema_alpha_")
+    # what streams use is what was chosen on PublicTest clips, and it is scored on PrivateTest clips
+    choice = ev["stream_choices"]
+    assert choice["mirror"] == STREAM_MIRROR and choice["margin"] == LABEL_MARGIN
+    shown = tb[f"cnn_lstm_{'mirror' if STREAM_MIRROR else 'single_view'}_hysteresis_{LABEL_MARGIN}"]
+    assert shown["flicker_per_100"] < tb["cnn_lstm"]["flicker_per_100"]
     for row in (tb[n] for n in names):
         assert {"frame_accuracy", "macro_recall", "macro_f1", "flicker_per_100", "lag_frames"} <= set(row)

@@ -58,7 +58,7 @@ def test_follow_moves_the_box_with_the_face_and_says_it_was_tracked():
     frame, face, rng = _textured()
     tr = FaceTracker()
     tr.update(frame, 0.0, [(80, 50, 60, 60)])
-    tr.follow(frame, 0.0, lambda gray, box: box)          # found twice: a face the template may hold
+    tr.follow(frame, 0.0, lambda gray, box, reach: box)          # found twice: a face the template may hold
     moved = rng.integers(0, 50, (240, 320), np.uint8)
     moved[58:118, 92:152] = face                          # the face moved by (12, 8)
     assert tr.follow(moved, 0.1) == []
@@ -75,7 +75,7 @@ def test_a_box_only_the_template_holds_expires_after_the_hold():
     frame, _, _ = _textured()
     tr = FaceTracker()
     tr.update(frame, 0.0, [(80, 50, 60, 60)])
-    tr.follow(frame, 0.0, lambda gray, box: box)
+    tr.follow(frame, 0.0, lambda gray, box, reach: box)
     t = 0.0
     while t + 0.1 <= HOLD_SECONDS + 1e-9:                # the same image: the template keeps matching
         t += 0.1
@@ -88,7 +88,7 @@ def test_a_face_the_detector_finds_near_its_box_is_kept_for_ever():
     tr = FaceTracker()
     tr.update(_frame(), 0.0, [(10, 10, 50, 50)])
     for i in range(1, 40):                               # far past the hold: confirmed on every frame
-        assert tr.follow(_frame(), i * 0.1, lambda gray, box: box) == []
+        assert tr.follow(_frame(), i * 0.1, lambda gray, box, reach: box) == []
         assert [(x.id, x.source) for x in tr.located] == [(1, "detected")]
 
 
@@ -96,7 +96,7 @@ def test_two_tracks_on_one_face_become_one_keeping_the_older_id():
     tr = FaceTracker()
     tr.update(_frame(), 0.0, [(10, 10, 50, 50), (100, 10, 50, 50)])
     # the detector near box 2 finds the face of box 1 (they moved together)
-    ended = tr.follow(_frame(), 0.1, lambda gray, box: (12, 10, 50, 50))
+    ended = tr.follow(_frame(), 0.1, lambda gray, box, reach: (12, 10, 50, 50))
     assert ended == [2] and list(_located(tr)) == [1]
 
 
@@ -111,7 +111,7 @@ def test_clear_ends_every_track_and_ids_are_not_reused():
 def test_a_scan_does_not_move_a_box_the_detector_just_found_near_the_face():
     tr = FaceTracker()
     _scan(tr, 0.0, [(10, 10, 50, 50)])
-    tr.follow(_frame(), 0.1, lambda gray, box: (12, 10, 50, 50))
+    tr.follow(_frame(), 0.1, lambda gray, box, reach: (12, 10, 50, 50))
     tr.update(_frame(), 0.1, [(14, 14, 52, 52)])
     assert _located(tr) == {1: (12, 10, 50, 50)}
 
