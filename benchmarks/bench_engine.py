@@ -34,6 +34,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from emotion.ml import load_engine  # noqa: E402
+from emotion.ml.engine import STREAM_MIRROR  # noqa: E402
 from emotion.ml.faces import DetectorConfig, FaceDetector, to_gray  # noqa: E402
 from emotion.ml.media import iter_frames  # noqa: E402
 from emotion.ml.trackeval import load_truth, score_tracks  # noqa: E402
@@ -86,7 +87,8 @@ def agreement(step1, step3) -> dict:
 
 def stage_costs(engine, path) -> dict:
     """Where the time goes: every stage of the step-1 path run alone, one after the other in one
-    thread, in ms per frame (the pipeline overlaps them on two cores)."""
+    thread (OpenCV and torch with their default threads), in ms per frame; the pipeline overlaps
+    them on two cores."""
     det = engine.detector
     spent, calls = Counter(), Counter()
 
@@ -115,7 +117,7 @@ def stage_costs(engine, path) -> dict:
         del det.detect, det.detect_near         # back to the class's methods
     crops = np.concatenate([loc.crops for loc in located])
     t = time.perf_counter()
-    feats, logits = engine.cnn(crops, mirror=False)
+    feats, logits = engine.cnn(crops, mirror=STREAM_MIRROR)
     spent["cnn"] = time.perf_counter() - t
     t, start = time.perf_counter(), 0
     for loc in located:

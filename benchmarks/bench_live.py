@@ -148,13 +148,13 @@ def summarize(results, n, fps, seconds, daphne_cpu, client_cpu):
     }
 
 
-def bench_config(width: int, torch_threads: int, workers: int, detect_every: int, clients: list, fps: float,
+def bench_config(width: int, torch_threads: int, workers: int, scan_seconds: float, clients: list, fps: float,
                  seconds: float, warmup: float, log_dir: Path) -> list:
     frames = clip_jpegs(width, fps)
     tmp = Path(tempfile.mkdtemp(prefix="fer-bench-live-"))
     env = servers.child_env({"ENGINE": "django.db.backends.sqlite3", "NAME": str(tmp / "db.sqlite3")},
                             FER_CHANNEL_PREFIX=f"fer-bench-{os.getpid()}", FER_LIVE_TORCH_THREADS=str(torch_threads),
-                            FER_LIVE_WORKERS=str(workers), FER_LIVE_DETECT_EVERY=str(detect_every))
+                            FER_LIVE_WORKERS=str(workers), FER_LIVE_SCAN_SECONDS=str(scan_seconds))
     proc, http = servers.start_daphne(env, log_dir / f"daphne-bench-live-{width}-{torch_threads}.log")
     url, origin = http.replace("http://", "ws://") + "/ws/live/", http
     rows = []
@@ -164,7 +164,7 @@ def bench_config(width: int, torch_threads: int, workers: int, detect_every: int
             results, daphne_cpu, client_cpu = asyncio.run(
                 run_clients(url, origin, frames, n, fps, seconds, warmup, proc.pid))
             row = {"width": width, "frame_kb": round(float(np.mean([len(f) for f in frames])) / 1024, 1),
-                   "torch_threads": torch_threads or "default", "workers": workers, "detect_every": detect_every,
+                   "torch_threads": torch_threads or "default", "workers": workers, "scan_seconds": scan_seconds,
                    **summarize(results, n, fps, seconds, daphne_cpu, client_cpu), "loadavg_1m": os.getloadavg()[0]}
             rows.append(row)
             print(json.dumps(row), flush=True)
@@ -179,7 +179,7 @@ def main():
     ap.add_argument("--widths", default="320,480,640", help="frame widths in pixels, comma-separated")
     ap.add_argument("--torch-threads", default="1", help="torch threads per inference thread (0: torch's default)")
     ap.add_argument("--workers", type=int, default=2, help="inference threads in daphne")
-    ap.add_argument("--detect-every", type=int, default=10)
+    ap.add_argument("--scan-seconds", type=float, default=1.0, help="seconds between full-frame scans (beside replies)")
     ap.add_argument("--fps", type=float, default=10)
     ap.add_argument("--seconds", type=float, default=20)
     ap.add_argument("--warmup", type=float, default=2)
@@ -190,7 +190,7 @@ def main():
     rows = []
     for width in (int(v) for v in args.widths.split(",")):
         for threads in (int(v) for v in args.torch_threads.split(",")):
-            rows += bench_config(width, threads, args.workers, args.detect_every, clients, args.fps, args.seconds,
+            rows += bench_config(width, threads, args.workers, args.scan_seconds, clients, args.fps, args.seconds,
                                  args.warmup, log_dir)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -198,7 +198,7 @@ def main():
         "what": "round trip of one frame (send to reply) seen by WebSocket clients of a real daphne, each sending the "
                 "shared clip at fps_per_client with one frame in flight (later frames dropped meanwhile)",
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
-        "jpeg_quality": JPEG_QUALITY, "runs": rows,
+        "command": "python " + " ".join(sys.argv), "jpeg_quality": JPEG_QUALITY, "runs": rows,
     }, indent=1) + "\n")
     print(f"wrote {out}")
 

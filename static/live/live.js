@@ -103,7 +103,7 @@
       if (oldest !== null && performance.now() - sentAt.get(oldest).t > 3000) { settle(oldest); }
       else { stats.dropped++; showStats(); return; }
     }
-    const w = Math.min(parseInt(widthSelect.value, 10) || 480, video.videoWidth);
+    const w = Math.min(parseInt(widthSelect.value, 10) || 640, video.videoWidth);
     const h = Math.round(w * video.videoHeight / video.videoWidth);
     if (grab.width !== w || grab.height !== h) { grab.width = w; grab.height = h; }
     grab.getContext("2d").drawImage(video, 0, 0, w, h);

@@ -15,6 +15,7 @@ from django.conf import settings
 
 from emotion.live.models import LiveSession
 from emotion.ml import EMOTIONS
+from emotion.ml.quality import is_reliable
 from emotion.ml.media import decode_image
 from emotion.runtime import get_engine
 from fersite.asgi import application
@@ -70,6 +71,10 @@ def test_a_photo_of_a_face_gets_seven_probabilities(face_jpeg):
     assert face["dominant"] == max(face["probs"], key=face["probs"].get)
     x, y, w, h = face["box"]
     assert 0 <= x and 0 <= y and w > 40 and x + w <= 320
+    # how far the reading can be trusted comes with it
+    assert face["source"] == "detected" and face["face_size"] == round((w * h) ** 0.5)
+    assert face["sharpness"] > 0 and 0 < face["brightness"] < 255
+    assert face["reliable"] is is_reliable(face["source"], face["face_size"], face["sharpness"], face["brightness"])
 
 
 def test_each_face_keeps_its_lstm_state_across_frames(clip_jpegs):
