@@ -31,6 +31,8 @@ def test_image_as_json(tmp_path):
     assert data["kind"] == "image" and len(data["results"]) == 2
     assert {r["face_id"] for r in data["results"]} == {1, 2}
     assert all(abs(sum(r[e] for e in EMOTIONS) - 1) < 1e-3 for r in data["results"])
+    assert all(r["source"] == "detected" and r["face_size"] > 40 and isinstance(r["reliable"], bool)
+               and r["sharpness"] > 0 and r["brightness"] > 0 for r in data["results"])
     assert cv2.imread(str(tmp_path / "two.png")).shape == cv2.imread(str(MEDIA / "two_people.jpg")).shape
 
 
