@@ -1,6 +1,7 @@
 """Settings, read from environment variables with safe local defaults.
 
-Production must set DJANGO_SECRET_KEY and DJANGO_DEBUG=0; nothing else is required to run locally.
+DEBUG is off unless DJANGO_DEBUG=1. Production sets DJANGO_SECRET_KEY and DJANGO_ALLOWED_HOSTS, and behind a
+TLS proxy the # SECURITY block's variables; nothing is required to run locally.
 """
 
 import os
@@ -17,11 +18,17 @@ def env_list(name: str, default: str) -> list:
     return [v.strip() for v in os.environ.get(name, default).split(",") if v.strip()]
 
 
-DEBUG = env_bool("DJANGO_DEBUG", True)
-# A fixed key is only acceptable for local development; with DEBUG off a real one must be given.
-SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY") or ("dev-only-insecure-key" if DEBUG else None)
+# Off unless DJANGO_DEBUG=1: the debug pages list URL patterns and settings.
+DEBUG = env_bool("DJANGO_DEBUG", False)
+# DJANGO_SECRET_KEY, else the key scripts/setup.sh keeps in var/secret_key (mode 600; run.sh and test.sh
+# make it once), else, with DEBUG on only, a fixed development key.
+SECRET_KEY_FILE = BASE_DIR / "var" / "secret_key"
+SECRET_KEY = (os.environ.get("DJANGO_SECRET_KEY")
+              or (SECRET_KEY_FILE.read_text().strip() if SECRET_KEY_FILE.is_file() else "")
+              or ("dev-only-insecure-key" if DEBUG else ""))
 if not SECRET_KEY:
-    raise RuntimeError("DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is off")
+    raise RuntimeError("Set DJANGO_SECRET_KEY, or run scripts/setup.sh once (it keeps a key in var/secret_key), "
+                       "or DJANGO_DEBUG=1 for development")
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost")
 
 INSTALLED_APPS = [
@@ -104,9 +111,12 @@ else:
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Applied wherever a password is set through Django (createsuperuser, the admin, password changes).
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
 LANGUAGE_CODE = "en-us"
@@ -144,13 +154,58 @@ FER_MAX_UPLOAD_MB = float(os.environ.get("FER_MAX_UPLOAD_MB", 500))
 FER_MAX_VIDEO_SECONDS = float(os.environ.get("FER_MAX_VIDEO_SECONDS", 1800))
 # One request of the upload page may carry several files; anything larger is refused unread.
 FER_MAX_REQUEST_MB = float(os.environ.get("FER_MAX_REQUEST_MB", 2 * FER_MAX_UPLOAD_MB))
+# Pixels, read from each file's header before any pixel is decoded: images (FER_MAX_IMAGE_PIXELS, 50
+# million) and video frames (FER_MAX_VIDEO_PIXELS, 3840x2160). The engine reads the same variables;
+# importing it here also sets OpenCV's own limit before anything in a Django process loads OpenCV.
+from emotion.ml import MAX_IMAGE_PIXELS as FER_MAX_IMAGE_PIXELS  # noqa: E402
+from emotion.ml import MAX_VIDEO_PIXELS as FER_MAX_VIDEO_PIXELS  # noqa: E402
+# Uploads are probed in a process of their own (emotion/research/probe.py), capped in memory (MB
+# beyond what its libraries take) and in time (s): a hostile file can at worst kill that process.
+FER_PROBE_MEMORY_MB = float(os.environ.get("FER_PROBE_MEMORY_MB", 1536))
+FER_PROBE_SECONDS = float(os.environ.get("FER_PROBE_SECONDS", 30))
+
+# SECURITY (see the README's "Security" section).
+# Every other request body (login, admin, API JSON) is capped at this, from its Content-Length header
+# before any of it is read (fersite/limits.py); a body without a length is refused with a 411.
+FER_MAX_FORM_KB = float(os.environ.get("FER_MAX_FORM_KB", 1000))
+# Daphne closes a connection that sends nothing for this long (half a request, an idle keep-alive).
+FER_HTTP_IDLE_SECONDS = float(os.environ.get("FER_HTTP_IDLE_SECONDS", 60))
+# Origins (scheme://host[:port]) trusted for POSTs and WebSockets besides the request's own, such as
+# https://fer.example.org behind a TLS proxy.
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
+# FER_BEHIND_TLS_PROXY=1: the site is served over HTTPS by a proxy (deploy/nginx.conf) that sets
+# X-Forwarded-Proto, and scripts/run.sh starts daphne with --proxy-headers. Cookies are then sent over
+# HTTPS only, plain HTTP is redirected, and browsers are told to use HTTPS (HSTS).
+FER_BEHIND_TLS_PROXY = env_bool("FER_BEHIND_TLS_PROXY", False)
+if FER_BEHIND_TLS_PROXY:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = True
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", 31_536_000))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+    # Preloading (a browser-shipped list, slow to leave) is the domain owner's decision: off unless asked,
+    # and check --deploy's reminder about it (W021) is silenced while it is off.
+    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+    if not SECURE_HSTS_PRELOAD:
+        SILENCED_SYSTEM_CHECKS = ["security.W021"]
+# With DEBUG off WhiteNoise indexes STATIC_ROOT at start-up (and warns while it is missing); the pages'
+# own files still come from the finders, so no collectstatic step is needed.
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+# A Content-Security-Policy on every response: this site's own scripts only (fersite/csp.py).
+MIDDLEWARE.insert(MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
+                  "fersite.csp.ContentSecurityPolicyMiddleware")
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "fersite.throttle.ThrottledTokenAuthentication",      # wrong tokens counted per address (429)
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # Requests per address without an account, per user with one (fersite/throttle.py). A list page
+    # polls each unfinished analysis every 2 s: 25 rows in two tabs stay under the user rate.
+    "DEFAULT_THROTTLE_CLASSES": ["fersite.throttle.AnonRate", "fersite.throttle.UserRate"],
+    "DEFAULT_THROTTLE_RATES": {"anon": os.environ.get("FER_API_RATE_ANON", "60/min"),
+                               "user": os.environ.get("FER_API_RATE_USER", "1800/min")},
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
@@ -183,6 +238,10 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT 
 # One queue name per deployment (the tests use their own, beside any running site).
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("FER_CELERY_QUEUE", "fer")
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# A running job keeps a key alive in Redis; every worker looks this often for running analyses whose
+# key expired (their whole worker was killed) and queues them again (emotion/research/liveness.py).
+FER_JOB_HEARTBEAT_SECONDS = int(os.environ.get("FER_JOB_HEARTBEAT_SECONDS", 60))
+FER_JOB_WATCH_SECONDS = float(os.environ.get("FER_JOB_WATCH_SECONDS", 30))
 
 # CHANNELS
 # redis-py 8 gives every socket a 5 s read timeout by default, as long as channels_redis's blocking
@@ -222,3 +281,35 @@ FER_LIVE_FLUSH_SECONDS = float(os.environ.get("FER_LIVE_FLUSH_SECONDS", 5))
 # doubles when a long session reaches the cap).
 FER_LIVE_TIMELINE_STEP = float(os.environ.get("FER_LIVE_TIMELINE_STEP", 0.5))
 FER_LIVE_TIMELINE_POINTS = int(os.environ.get("FER_LIVE_TIMELINE_POINTS", 1200))
+
+# LIMITS PER CLIENT (fersite/throttle.py, emotion/live/guards.py). A client is its address as daphne
+# saw it (behind the TLS proxy, from X-Forwarded-For through --proxy-headers), per /64 for IPv6; on the
+# live socket a signed-in visitor counts as their user instead.
+# Counters shared by every process live in Redis under this deployment's prefix; while Redis is down
+# each process counts alone (limits still hold, per process) and nothing fails for it.
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "limits": {"BACKEND": "fersite.throttle.FallbackRedisCache", "LOCATION": REDIS_URL,
+               "KEY_PREFIX": CHANNEL_LAYERS["default"]["CONFIG"]["prefix"],
+               "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5}},
+}
+# Sign-in (/accounts/login/, the admin's): after this many failures for one address and user name, or
+# for one address whatever the names, within the window, its sign-ins get 429 until the window ends.
+FER_LOGIN_FAILURES = int(os.environ.get("FER_LOGIN_FAILURES", 10))
+FER_LOGIN_FAILURES_PER_IP = int(os.environ.get("FER_LOGIN_FAILURES_PER_IP", 50))
+FER_LOGIN_WINDOW_SECONDS = int(os.environ.get("FER_LOGIN_WINDOW_SECONDS", 600))
+# Wrong API tokens from one address within the same window, then 429.
+FER_TOKEN_FAILURES = int(os.environ.get("FER_TOKEN_FAILURES", 20))
+# Live socket, per client over all its connections to one daphne process (these guard that process's
+# CPU, so they are counted in it): sockets open at once, frames a second, and frames waiting or being
+# analysed at once (a flood from one address then keeps at most this many frames ahead of anyone
+# else's in the inference pool).
+FER_LIVE_MAX_SOCKETS_PER_IP = int(os.environ.get("FER_LIVE_MAX_SOCKETS_PER_IP", 6))
+FER_LIVE_MAX_FPS_PER_IP = float(os.environ.get("FER_LIVE_MAX_FPS_PER_IP", 30))
+FER_LIVE_MAX_BUSY_PER_IP = int(os.environ.get("FER_LIVE_MAX_BUSY_PER_IP", 2))
+# Stored live sessions per client an hour, counted in Redis across processes (a database row each).
+FER_LIVE_MAX_STORED_PER_IP_HOUR = int(os.environ.get("FER_LIVE_MAX_STORED_PER_IP_HOUR", 30))
+# Refused text (NUL, control characters) in any form field or query parameter: a 400 naming the field;
+# sign-ins of a locked-out client: a 429 before any password is checked.
+_after_auth = MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1
+MIDDLEWARE[_after_auth:_after_auth] = ["fersite.badtext.BadTextMiddleware", "fersite.throttle.LoginThrottleMiddleware"]

@@ -1,6 +1,9 @@
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
+
+from fersite.media import staff_media
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -9,5 +12,7 @@ urlpatterns = [
     path("api/", include("emotion.research.api_urls")),
     path("live/", include("emotion.live.urls")),
     path("analyses/", include("emotion.research.urls")),
+    # The admin's links to stored files (staff only, as downloads).
+    path(f"{settings.MEDIA_URL.strip('/')}/<path:name>", staff_media, name="staff-media"),
     path("", include("emotion.urls")),
 ]

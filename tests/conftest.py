@@ -46,6 +46,7 @@ def _isolated_site(tmp_path_factory):
 
     app.conf.task_default_queue = servers.TEST_QUEUE
     settings.CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] = servers.TEST_CHANNEL_PREFIX
+    settings.CACHES["limits"]["KEY_PREFIX"] = servers.TEST_CHANNEL_PREFIX     # per-client counters too
     media, upload_tmp = tmp_path_factory.mktemp("media"), tmp_path_factory.mktemp("upload-tmp")
     servers.SITE_DIRS.update(MEDIA_ROOT=str(media), FER_UPLOAD_TEMP_DIR=str(upload_tmp))
     with override_settings(MEDIA_ROOT=media, FILE_UPLOAD_TEMP_DIR=upload_tmp):

@@ -8,7 +8,7 @@ Binary message from the browser
     only: that number is the ``seq`` of the one reply each frame gets.
 
 Replies from the server
-    {"type": "hello", "model": str, "emotions": [7 names], "limits": {...}}       on connect
+    {"type": "hello", "model": str, "emotions": [7 names], "limits": {..., "per_address": {...}}}   on connect
     {"type": "result", "seq": n, "faces": [face, ...], "server_ms": ms}
         ``server_ms`` runs from the frame's arrival to the reply. Each face is FaceResult.to_dict()
         (emotion/ml/results.py): {"id", "box": [x, y, w, h], "probs": {emotion: p}, "dominant",
@@ -23,7 +23,16 @@ Replies from the server
     {"type": "error", "seq": n | null, "code": str, "message": str}
         ``seq`` is the frame the error answers, null for a text command. Codes: too_large,
         rate_limited, busy (more frames than FER_LIVE_QUEUE waiting: send one at a time), bad_image,
-        bad_command, unknown_command, not_started, internal. The connection stays open.
+        bad_command, unknown_command, not_started, store_limit, internal. The connection stays open,
+        except after too_many_connections (closed with code 4429).
+
+Limits per client (an address, or a signed-in user; guards.ClientLimits, fersite/throttle.py)
+    Besides the per-connection limits above, a client has at most FER_LIVE_MAX_SOCKETS_PER_IP
+    sockets open (one more is answered too_many_connections and closed with 4429), sends at most
+    FER_LIVE_MAX_FPS_PER_IP frames a second over all of them (rate_limited) with at most
+    FER_LIVE_MAX_BUSY_PER_IP of them waiting or being analysed at once (busy), and stores at most
+    FER_LIVE_MAX_STORED_PER_IP_HOUR sessions an hour: past that, "start" with store=true gets
+    "started" with store=false, then a store_limit error saying when it may store again.
 
 Text commands from the browser
     {"type": "start", "store": bool}   begin a session with fresh face tracks; store=true is the
@@ -34,6 +43,10 @@ Text commands from the browser
 
 Frames need no "start" first; they are then analysed but never stored. Commands take their turn
 behind the frames already received, so "stop" counts every frame sent before it.
+
+Nothing here needs Redis: the socket joins no channel layer (nothing is ever sent to it), and the
+stored-session count, kept in Redis to be shared by every daphne process, is kept in this process
+while Redis is down.
 """
 
 from __future__ import annotations
@@ -44,6 +57,7 @@ import logging
 import time
 from typing import Optional
 
+from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
@@ -52,8 +66,10 @@ from django.utils import timezone
 from emotion.ml import EMOTIONS
 from emotion.ml.media import MediaError
 
+from fersite.throttle import Window, client_key
+
 from . import inference
-from .guards import TokenBucket
+from .guards import ClientLimits, TokenBucket
 from .models import LiveSession
 from .recorder import SessionRecorder
 
@@ -63,7 +79,10 @@ COMMANDS_PER_SECOND, COMMAND_BURST = 2.0, 10
 MAX_QUEUED_COMMANDS = 10
 MAX_SESSIONS_PER_CONNECTION = 100
 DISCONNECT_WAIT_S = 5        # well under daphne's application close timeout (10 s)
+CLOSE_TOO_MANY = 4429
 _STOP = object()
+CLIENTS = ClientLimits()     # every live socket of this process
+STORED = Window("live-stored", lambda: settings.FER_LIVE_MAX_STORED_PER_IP_HOUR, 3600)
 
 
 class CommandError(Exception):
@@ -73,8 +92,12 @@ class CommandError(Exception):
 
 
 class LiveConsumer(AsyncWebsocketConsumer):
+    # No channel layer: nothing is sent to a live socket from outside, and joining one would close it
+    # with 1011 whenever Redis is down (channels looks a missing alias up as "none").
+    channel_layer_alias = None
 
     async def connect(self):
+        self.has_slot = False
         self.seq = 0
         self.pending_frames = 0
         self.closing = False
@@ -89,15 +112,35 @@ class LiveConsumer(AsyncWebsocketConsumer):
         self.last_flush = 0.0
         user = self.scope.get("user")
         self.user = user if user is not None and user.is_authenticated else None
+        address = (self.scope.get("client") or [None])[0]
+        self.client = f"user:{self.user.pk}" if self.user else client_key(address)
         await self.accept()
+        cap = settings.FER_LIVE_MAX_SOCKETS_PER_IP
+        if not CLIENTS.open(self.client, cap, settings.FER_LIVE_MAX_FPS_PER_IP):
+            await self.error(None, "too_many_connections", f"{cap} live connections are already open from your "
+                                                           "address; close one (another tab?) and try again")
+            return await self.close(code=CLOSE_TOO_MANY)
+        self.has_slot = True
         await self.send_json({"type": "hello", "model": await self._model_version(), "emotions": list(EMOTIONS),
                               "limits": {"max_frame_bytes": settings.FER_LIVE_MAX_FRAME_BYTES,
                                          "max_frame_pixels": settings.FER_LIVE_MAX_FRAME_PIXELS,
-                                         "max_fps": settings.FER_LIVE_MAX_FPS, "queue": settings.FER_LIVE_QUEUE}})
+                                         "max_fps": settings.FER_LIVE_MAX_FPS, "queue": settings.FER_LIVE_QUEUE,
+                                         "per_address": {"sockets": cap, "max_fps": settings.FER_LIVE_MAX_FPS_PER_IP,
+                                                         "busy": settings.FER_LIVE_MAX_BUSY_PER_IP,
+                                                         "stored_per_hour":
+                                                             settings.FER_LIVE_MAX_STORED_PER_IP_HOUR}}})
         self.worker = asyncio.ensure_future(self._work())
 
     async def disconnect(self, code):
         self.closing = True
+        try:
+            await self._stop_worker()
+        finally:
+            if getattr(self, "has_slot", False):      # frames never analysed give their turns back too
+                self.has_slot = False
+                CLIENTS.close(self.client, self.pending_frames)
+
+    async def _stop_worker(self):
         if not hasattr(self, "worker"):
             return
         # Frames still waiting are dropped; the one being analysed finishes, then the session is saved.
@@ -132,9 +175,17 @@ class LiveConsumer(AsyncWebsocketConsumer):
         if not self.bucket.take():
             return await self.error(seq, "rate_limited", f"frame {seq}: more than {settings.FER_LIVE_MAX_FPS:g} "
                                                          "frames/s; frame dropped")
+        if not CLIENTS.take_frame(self.client):
+            return await self.error(seq, "rate_limited", f"frame {seq}: more than "
+                                                         f"{settings.FER_LIVE_MAX_FPS_PER_IP:g} frames/s from your "
+                                                         "address over all its connections; frame dropped")
         if self.pending_frames >= settings.FER_LIVE_QUEUE:
             return await self.error(seq, "busy", f"frame {seq}: {self.pending_frames} frames are already "
                                                  "waiting; frame dropped (wait for a reply before sending more)")
+        if not CLIENTS.start_frame(self.client, settings.FER_LIVE_MAX_BUSY_PER_IP):
+            return await self.error(seq, "busy", f"frame {seq}: {settings.FER_LIVE_MAX_BUSY_PER_IP} frames from "
+                                                 "your address are already waiting or being analysed; frame "
+                                                 "dropped")
         self.pending_frames += 1
         self.jobs.put_nowait(("frame", seq, data, arrival))
 
@@ -178,6 +229,8 @@ class LiveConsumer(AsyncWebsocketConsumer):
                         await self._analyse(loop, *job[1:])
                     finally:                       # counts until its analysis ends, as the setting says
                         self.pending_frames -= 1
+                        if self.has_slot:          # else the disconnect gave it back already
+                            CLIENTS.end_frame(self.client)
                 else:
                     await self._command(loop, job[1])
             except Exception:                      # one bad job must not end the connection
@@ -212,12 +265,20 @@ class LiveConsumer(AsyncWebsocketConsumer):
                 self.stream.reset()
             self.recorder = SessionRecorder(time.monotonic(), settings.FER_LIVE_TIMELINE_STEP,
                                             settings.FER_LIVE_TIMELINE_POINTS)
+            wait = 0
             if cmd.get("store", False):
-                self.session = await database_sync_to_async(LiveSession.objects.create)(
-                    user=self.user, started_at=timezone.now(), model_version=await self._model_version())
-                self.last_flush = time.monotonic()
-            return await self.send_json({"type": "started", "session": self.session.pk if self.session else None,
-                                         "store": self.session is not None})
+                wait = await sync_to_async(_store_wait)(self.client)
+                if not wait:
+                    self.session = await database_sync_to_async(LiveSession.objects.create)(
+                        user=self.user, started_at=timezone.now(), model_version=await self._model_version())
+                    self.last_flush = time.monotonic()
+            await self.send_json({"type": "started", "session": self.session.pk if self.session else None,
+                                  "store": self.session is not None})
+            if wait:
+                await self.error(None, "store_limit", f"{settings.FER_LIVE_MAX_STORED_PER_IP_HOUR} sessions were "
+                                                      "stored from your address in the last hour; this one runs "
+                                                      f"but is not stored (storing again in {_minutes(wait)})")
+            return
         # stop
         if self.recorder is None:
             return await self.error(None, "not_started", "stop: no session is running")
@@ -265,6 +326,17 @@ class LiveConsumer(AsyncWebsocketConsumer):
             engine = await asyncio.get_running_loop().run_in_executor(inference.executor(), inference.get_engine)
             self._version = engine.version
         return self._version
+
+
+def _store_wait(client: str) -> int:
+    """0 when the client may store one more session this hour (and counts it), else the seconds to wait."""
+    if STORED.hit(client) <= STORED.limit:
+        return 0
+    return STORED.wait(client)
+
+
+def _minutes(seconds: int) -> str:
+    return f"{seconds} s" if seconds < 90 else f"{-(-seconds // 60)} min"
 
 
 def _number(value, low: float, high: float) -> Optional[float]:

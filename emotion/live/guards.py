@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import struct
 import time
-from typing import Optional, Tuple
+from typing import Dict, Optional, Tuple
 
-# SOF markers carry the frame size; C4 (DHT), C8 (JPG) and CC (DAC) share the range but do not.
-_JPEG_SOF = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
-_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+from emotion.ml.media import MediaError, image_header
 
 
 class TokenBucket:
@@ -31,31 +28,62 @@ class TokenBucket:
         return False
 
 
+class ClientLimits:
+    """Caps per client (an address, or a signed-in user) over all of this process's live sockets:
+    sockets open, frames a second, frames waiting or being analysed. They guard this process's event
+    loop and inference pool, so they are counted here, in memory, with no I/O on a frame's path (with
+    several daphne processes a client gets each cap once per process, which is the share of each
+    process it may use). Only the event loop's thread calls these: no locks."""
+
+    def __init__(self, clock=time.monotonic):
+        self.clock = clock
+        self.sockets: Dict[str, int] = {}
+        self.busy: Dict[str, int] = {}
+        self.buckets: Dict[str, TokenBucket] = {}
+
+    def open(self, client: str, max_sockets: int, fps: float) -> bool:
+        """Take a socket slot; False when the client already holds ``max_sockets``."""
+        if self.sockets.get(client, 0) >= max_sockets:
+            return False
+        self.sockets[client] = self.sockets.get(client, 0) + 1
+        if client not in self.buckets:
+            self.buckets[client] = TokenBucket(fps, max(1.0, fps), self.clock)   # one second of burst
+        return True
+
+    def close(self, client: str, busy_left: int = 0) -> None:
+        """Give the slot back, with the frames the socket still held that will never be analysed."""
+        self.end_frame(client, busy_left)
+        left = self.sockets.get(client, 0) - 1
+        if left > 0:
+            self.sockets[client] = left
+        else:
+            self.sockets.pop(client, None)
+            self.buckets.pop(client, None)
+            self.busy.pop(client, None)
+
+    def take_frame(self, client: str) -> bool:
+        """One frame of the client's rate; False past it."""
+        bucket = self.buckets.get(client)
+        return bucket is None or bucket.take()
+
+    def start_frame(self, client: str, max_busy: int) -> bool:
+        if self.busy.get(client, 0) >= max_busy:
+            return False
+        self.busy[client] = self.busy.get(client, 0) + 1
+        return True
+
+    def end_frame(self, client: str, n: int = 1) -> None:
+        if n and client in self.busy:
+            self.busy[client] = max(0, self.busy[client] - n)
+
+
 def declared_size(data: bytes) -> Optional[Tuple[int, int]]:
-    """(width, height) from a JPEG or PNG header, or None when the header does not say (other
-    formats, or a header too broken to read: the decoder then rejects it)."""
-    if data.startswith(_PNG_SIGNATURE) and len(data) >= 24 and data[12:16] == b"IHDR":
-        return struct.unpack(">II", data[16:24])
-    if not data.startswith(b"\xff\xd8"):
+    """(width, height) from the header of a JPEG (its segments in any order, junk bytes between them
+    skipped as libjpeg skips them), PNG or WebP frame, read by Pillow without decoding a pixel; None
+    for any other content or a header that cannot be read (such a frame is refused: only these three
+    formats are decoded)."""
+    try:
+        header = image_header(data, "frame")
+    except MediaError:
         return None
-    i = 2
-    while i + 4 <= len(data):
-        if data[i] != 0xFF:
-            return None
-        marker = data[i + 1]
-        if marker == 0xFF:                      # fill byte before a marker
-            i += 1
-            continue
-        if marker in (0x01, 0xD8) or 0xD0 <= marker <= 0xD7:   # markers without a length
-            i += 2
-            continue
-        (length,) = struct.unpack(">H", data[i + 2:i + 4])
-        if marker in _JPEG_SOF:
-            if i + 9 > len(data):
-                return None
-            height, width = struct.unpack(">HH", data[i + 5:i + 9])
-            return width, height
-        if marker == 0xDA:                       # scan data starts: no frame header came first
-            return None
-        i += 2 + length
-    return None
+    return header.width, header.height

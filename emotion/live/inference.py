@@ -12,7 +12,7 @@ from typing import List, Optional
 
 from django.conf import settings
 
-from emotion.ml.media import UnreadableMediaError, decode_image
+from emotion.ml.media import NotDecodableError, OverLimitError, decode_image
 from emotion.runtime import get_engine
 
 from .guards import declared_size
@@ -52,11 +52,14 @@ def scanner() -> ThreadPoolExecutor:
 
 
 def check_frame_header(data: bytes) -> None:
-    """Refuse a frame whose header claims more pixels than a live frame may have, before decoding."""
+    """Refuse, before decoding, a frame that is not a JPEG, PNG or WebP whose header can be read, or
+    whose header claims more pixels than a live frame may have."""
     size = declared_size(data)
-    if size and size[0] * size[1] > settings.FER_LIVE_MAX_FRAME_PIXELS:
-        raise UnreadableMediaError(f"frame: {size[0]}x{size[1]} pixels is over the live limit of "
-                                   f"{settings.FER_LIVE_MAX_FRAME_PIXELS:,} pixels; send a smaller frame")
+    if size is None:
+        raise NotDecodableError("frame: not a JPEG, PNG or WebP image, or its header cannot be read")
+    if size[0] * size[1] > settings.FER_LIVE_MAX_FRAME_PIXELS:
+        raise OverLimitError(f"frame: {size[0]}x{size[1]} pixels is over the live limit of "
+                             f"{settings.FER_LIVE_MAX_FRAME_PIXELS:,} pixels; send a smaller frame")
 
 
 def new_stream():
@@ -68,8 +71,5 @@ def analyse(stream, data: bytes, t: float) -> List[dict]:
     """Encoded frame, received at ``t`` seconds -> the faces in it, each smoothed over its own past
     frames on this stream. Raises MediaError subclasses for frames that cannot be analysed."""
     check_frame_header(data)
-    bgr = decode_image(data, "frame")
-    if bgr.shape[0] * bgr.shape[1] > settings.FER_LIVE_MAX_FRAME_PIXELS:   # formats without a readable header
-        raise UnreadableMediaError(f"frame: {bgr.shape[1]}x{bgr.shape[0]} pixels is over the live limit of "
-                                   f"{settings.FER_LIVE_MAX_FRAME_PIXELS:,} pixels; send a smaller frame")
+    bgr = decode_image(data, "frame", max_pixels=settings.FER_LIVE_MAX_FRAME_PIXELS)
     return [face.to_dict() for face in stream.process(bgr, t=t)]

@@ -1,23 +1,29 @@
-"""Reading images and videos with OpenCV, with clear errors for what cannot be read.
+"""Reading images and videos with OpenCV, with clear errors for what cannot be read, and refusing
+media whose size would make decoding costly before any pixel is decoded.
 
 OpenCV signals failure by returning ``None`` or an empty read rather than raising, so every reader here
 checks and raises a ``MediaError`` subclass with a sentence a user can act on.
+
+Sizes come from headers, read by kept libraries: Pillow for images (JPEG in any segment order, PNG,
+WebP; it reads up to the first scan or IDAT chunk and decodes nothing) and PyAV (FFmpeg) for videos
+(the container's frame size and duration, with FFmpeg's decoders told the pixel limit). OpenCV's own
+limit (``OPENCV_IO_MAX_IMAGE_PIXELS``, set in ``emotion/ml/__init__.py`` before OpenCV loads) stays as
+the last line for the formats Pillow does not read.
 """
 
 from __future__ import annotations
 
-import os
+import io
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Optional, Tuple, Union
 
-import cv2
-import numpy as np
+from . import MAX_IMAGE_PIXELS, MAX_VIDEO_PIXELS  # noqa: F401 - first: sets OpenCV's limit before cv2 loads
 
-MAX_IMAGE_PIXELS = int(os.environ.get("FER_MAX_IMAGE_PIXELS", 50_000_000))
-# OpenCV reads this once, at its first decode, and refuses larger images before allocating them:
-# a small file that claims huge dimensions is never decoded.
-os.environ.setdefault("OPENCV_IO_MAX_IMAGE_PIXELS", str(MAX_IMAGE_PIXELS))
+import cv2  # noqa: E402
+import numpy as np  # noqa: E402
+from PIL import Image, JpegImagePlugin, PngImagePlugin, WebPImagePlugin  # noqa: E402
 
 
 class MediaError(ValueError):
@@ -30,6 +36,15 @@ class UnreadableMediaError(MediaError):
 
 class NotDecodableError(UnreadableMediaError):
     """The bytes are there but the decoder does not understand them."""
+
+
+class OverLimitError(UnreadableMediaError):
+    """The header says the image or frame is larger than the limit: refused before it is decoded."""
+
+    def __init__(self, message: str, width: Optional[int] = None, height: Optional[int] = None,
+                 limit: Optional[int] = None):
+        super().__init__(message)
+        self.width, self.height, self.limit = width, height, limit
 
 
 class TruncatedVideoError(MediaError):
@@ -61,23 +76,91 @@ def _require_file(path) -> Path:
     return path
 
 
-def decode_image(data: bytes, name: str = "image") -> np.ndarray:
-    """Encoded image bytes -> BGR uint8 array."""
+@dataclass(frozen=True)
+class ImageHeader:
+    format: str                     # jpeg, png or webp
+    width: int
+    height: int
+
+
+def image_format(head: bytes) -> Optional[str]:
+    """jpeg, png or webp from a file's first bytes (the same signatures OpenCV and Pillow go by)."""
+    if head.startswith(b"\xff\xd8\xff"):
+        return "jpeg"
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "png"
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "webp"
+    return None
+
+
+_PILLOW_READERS = {"jpeg": JpegImagePlugin.JpegImageFile, "png": PngImagePlugin.PngImageFile,
+                   "webp": WebPImagePlugin.WebPImageFile}
+
+
+def image_header(data: bytes, name: str = "image") -> ImageHeader:
+    """The format and size of a JPEG, PNG or WebP from its header, without decoding a pixel. Pillow's
+    readers parse JPEG markers in any order (skipping junk bytes between segments as libjpeg does),
+    PNG chunks up to the first IDAT, and WebP's VP8/VP8L/VP8X header. Raises NotDecodableError for any
+    other content or a header that cannot be read."""
+    fmt = image_format(data[:16])
+    if fmt is None:
+        raise NotDecodableError(f"{name}: not a JPEG, PNG or WebP image")
+    if fmt == "webp":
+        # Pillow opens a WebP through libwebp's animation decoder, which allocates the whole canvas:
+        # Pillow's own header reader gives the size first, without it.
+        size = getattr(WebPImagePlugin, "_get_size", lambda head: None)(data[:30])
+        if size:
+            return _checked_header(fmt, *size, name)
+    try:
+        # The format's reader class directly, not Image.open: it reads the header only, and skips
+        # Pillow's decompression-bomb warning (the caller applies its own limit).
+        with _PILLOW_READERS[fmt](io.BytesIO(data)) as im:
+            width, height = im.size
+    except Image.DecompressionBombError:
+        raise OverLimitError(f"{name}: the image's dimensions are over the limit") from None
+    except Exception:       # noqa: BLE001 - a broken header raises all sorts (SyntaxError, OSError...)
+        raise NotDecodableError(f"{name}: the {fmt.upper()} header cannot be read (a damaged or "
+                                "truncated file)") from None
+    return _checked_header(fmt, width, height, name)
+
+
+def _checked_header(fmt: str, width: int, height: int, name: str) -> ImageHeader:
+    if width <= 0 or height <= 0:
+        raise NotDecodableError(f"{name}: the {fmt.upper()} header gives no size")
+    return ImageHeader(fmt, int(width), int(height))
+
+
+def check_pixels(width: int, height: int, limit: int, name: str, what: str = "image") -> None:
+    """Raise OverLimitError when width x height is over ``limit`` pixels."""
+    if width * height > limit:
+        raise OverLimitError(f"{name}: the {what} is {width}x{height} pixels ({width * height:,}), over the "
+                             f"limit of {limit:,} pixels", width, height, limit)
+
+
+def decode_image(data: bytes, name: str = "image", max_pixels: Optional[int] = None) -> np.ndarray:
+    """Encoded image bytes -> BGR uint8 array. A JPEG, PNG or WebP larger than ``max_pixels``
+    (MAX_IMAGE_PIXELS by default) is refused from its header, before any pixel is decoded; other
+    formats OpenCV reads (BMP, TIFF...) are held by OpenCV's own limit."""
+    limit = MAX_IMAGE_PIXELS if max_pixels is None else max_pixels
     buf = np.frombuffer(data, np.uint8)
     if buf.size == 0:
         raise UnreadableMediaError(f"{name}: the file is empty")
+    if image_format(data[:16]):
+        header = image_header(data, name)
+        check_pixels(header.width, header.height, limit, name)
     try:
         img = cv2.imdecode(buf, cv2.IMREAD_COLOR)
     except cv2.error as exc:               # raised from the header, before any pixel is decoded
         if "MAX_IMAGE_PIXELS" in str(exc):
-            raise UnreadableMediaError(f"{name}: the image's dimensions are over the limit of "
-                                       f"{MAX_IMAGE_PIXELS:,} pixels") from None
+            raise OverLimitError(f"{name}: the image's dimensions are over the limit of "
+                                 f"{MAX_IMAGE_PIXELS:,} pixels", limit=MAX_IMAGE_PIXELS) from None
+        if "alloc" in str(exc).lower() or "memory" in str(exc).lower():
+            raise MemoryError(f"{name}: decoding ran out of memory") from None
         img = None
     if img is None:
         raise NotDecodableError(f"{name}: not an image OpenCV can decode")
-    if img.shape[0] * img.shape[1] > MAX_IMAGE_PIXELS:
-        raise UnreadableMediaError(f"{name}: {img.shape[1]}x{img.shape[0]} pixels is over the limit of "
-                                   f"{MAX_IMAGE_PIXELS:,} pixels")
+    check_pixels(img.shape[1], img.shape[0], limit, name)
     return img
 
 
@@ -90,9 +173,74 @@ def read_image(path) -> np.ndarray:
     return decode_image(data, str(path))
 
 
-def probe_video(path) -> VideoInfo:
-    """Open a video and read its first frame, or raise: a file that is not a video fails here."""
+_REFUSED_SIZE = re.compile(r"Picture size (\d+)x(\d+) exceeds")
+
+
+@dataclass(frozen=True)
+class VideoHeader:
+    width: int
+    height: int
+    duration: Optional[float]       # seconds, when the container says
+    fps: Optional[float]
+
+
+def video_header(path, max_pixels: Optional[int] = None) -> VideoHeader:
+    """The frame size and duration a video's container declares, read with PyAV (FFmpeg) without
+    decoding a frame, or raise: NotDecodableError for what FFmpeg cannot open as a video,
+    OverLimitError for a video stream over ``max_pixels`` (MAX_VIDEO_PIXELS by default). Every video
+    stream is checked, not only the first. FFmpeg's decoders are given the limit too (``max_pixels``):
+    one that looks at a frame to learn its size refuses a larger frame before allocating it (its log
+    names the size refused); a stream whose size cannot be read at all is refused as damaged."""
+    import av      # here, not above: only what probes videos needs it
+    import av.logging
+
+    limit = MAX_VIDEO_PIXELS if max_pixels is None else max_pixels
     path = _require_file(path)
+    level, skip = av.logging.get_level(), av.logging.get_skip_repeated()
+    av.logging.set_level(av.logging.ERROR)        # FFmpeg's refusal, caught below, names the size
+    av.logging.set_skip_repeated(False)
+    try:
+        with av.logging.Capture(True) as logs:
+            container = av.open(str(path), options={"max_pixels": str(limit)})
+    except (av.FFmpegError, OSError, ValueError, UnicodeDecodeError):
+        raise NotDecodableError(f"{path}: not a video FFmpeg can open (damaged, truncated or another "
+                                "format)") from None
+    finally:
+        av.logging.set_level(level)
+        av.logging.set_skip_repeated(skip)
+    with container:
+        streams = list(container.streams.video)
+        if not streams:
+            raise NotDecodableError(f"{path}: the file holds no video stream")
+        for stream in streams:
+            width, height = stream.codec_context.width, stream.codec_context.height
+            if width <= 0 or height <= 0:
+                # FFmpeg forgets a size its decoder refused; its log still says which it was.
+                refused = next((m for _, _, text in logs for m in [_REFUSED_SIZE.search(text)] if m), None)
+                if refused:
+                    check_pixels(int(refused[1]), int(refused[2]), limit, str(path), "video's frame size")
+                raise NotDecodableError(f"{path}: the video's frame size cannot be read (a damaged file, or "
+                                        "not a video)")
+            check_pixels(width, height, limit, str(path), "video's frame size")
+        first = streams[0]
+        duration = None
+        if container.duration and container.duration > 0:
+            duration = container.duration / 1_000_000
+        elif first.duration and first.time_base:
+            duration = float(first.duration * first.time_base)
+        rate = first.average_rate or first.guessed_rate
+        return VideoHeader(width=first.codec_context.width, height=first.codec_context.height,
+                           duration=duration, fps=float(rate) if rate else None)
+
+
+def probe_video(path, max_pixels: Optional[int] = None) -> VideoInfo:
+    """Open a video and read its first frame, or raise: a file that is not a video fails here. Its
+    frame size is checked in the container's header first (video_header), so OpenCV never opens a
+    video whose frames are over the limit; the first frame is checked as well, in case the header
+    lied."""
+    limit = MAX_VIDEO_PIXELS if max_pixels is None else max_pixels
+    path = _require_file(path)
+    video_header(path, limit)
     cap = cv2.VideoCapture(str(path))
     try:
         if not cap.isOpened():
@@ -100,6 +248,7 @@ def probe_video(path) -> VideoInfo:
         ok, frame = cap.read()
         if not ok or frame is None:
             raise NotDecodableError(f"{path}: no frame could be decoded (not a video, or damaged)")
+        check_pixels(frame.shape[1], frame.shape[0], limit, str(path), "video's frame size")
         fps = cap.get(cv2.CAP_PROP_FPS)
         return VideoInfo(fps=fps if 0 < fps < 1000 else 25.0, frame_count=max(int(cap.get(cv2.CAP_PROP_FRAME_COUNT)), 1),
                          width=frame.shape[1], height=frame.shape[0])
@@ -114,6 +263,10 @@ def iter_frames(path, step: int = 1, info: Optional[VideoInfo] = None) -> Iterat
     cap = cv2.VideoCapture(str(path))
     index, last_ms = 0, 0.0
     try:
+        # The caller's facts were checked against the limit; the size OpenCV sees is checked before
+        # the first frame is decoded too (a file replaced, or facts from an older, laxer check).
+        width, height = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
+        check_pixels(width, height, max(MAX_VIDEO_PIXELS, info.width * info.height), str(path), "video's frame size")
         while True:
             if index % step == 0:
                 ok, frame = cap.read()

@@ -71,7 +71,10 @@ class AnalysisAdmin(admin.ModelAdmin):
 
     @admin.action(description="Re-run the selected analyses with the current model")
     def rerun_selected(self, request, queryset):
-        done = [services.rerun(a) for a in queryset if a.finished]
+        try:
+            done = [services.rerun(a) for a in queryset if a.finished]
+        except services.QueueUnavailable as exc:
+            return self.message_user(request, str(exc), messages.ERROR)
         skipped = queryset.count() - len(done)
         self.message_user(request, f"{len(done)} queued again" + (f"; {skipped} still running, left alone" if skipped else ""),
                           messages.SUCCESS if done else messages.WARNING)

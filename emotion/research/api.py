@@ -25,7 +25,17 @@ class CSVPassthrough(BaseRenderer):
     format = "csv"
 
     def render(self, data, accepted_media_type=None, renderer_context=None):
+        if isinstance(data, dict):      # an error ({"detail": ...}): say what went wrong, as text
+            return "".join(f"{_text(v)}\n" if k == "detail" else f"{k}: {_text(v)}\n" for k, v in data.items())
         return data
+
+
+def _text(value) -> str:
+    return "; ".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)
+
+
+def _unavailable(exc: services.QueueUnavailable) -> Response:
+    return Response({"detail": str(exc)}, status=status.HTTP_503_SERVICE_UNAVAILABLE, headers={"Retry-After": "60"})
 
 
 class AnalysisViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.DestroyModelMixin,
@@ -39,7 +49,8 @@ class AnalysisViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.D
         return visible_analyses(self.request.user)
 
     @extend_schema(request={"multipart/form-data": UploadSerializer}, responses={201: AnalysisSerializer,
-                   400: OpenApiResponse(description="the upload was refused; `file` says why")})
+                   400: OpenApiResponse(description="the upload was refused; the field named says why"),
+                   503: OpenApiResponse(description="the job queue is unavailable; nothing was stored")})
     def create(self, request):
         try:
             refuse_oversized_request(request.META.get("CONTENT_LENGTH"))
@@ -53,20 +64,26 @@ class AnalysisViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.D
                                                 data.get("notes", ""), data.get("frame_step"))
         except UploadRefused as exc:
             raise ValidationError({"file": [str(exc)]})
+        except services.QueueUnavailable as exc:
+            return _unavailable(exc)
         body = AnalysisSerializer(analysis, context={"request": request}).data
         return Response(body, status=status.HTTP_201_CREATED, headers={"Location": body["url"]})
 
     def perform_destroy(self, instance):
         services.delete_analysis(instance)
 
-    @extend_schema(request=None, responses={202: AnalysisSerializer, 409: OpenApiResponse(description="still queued or running")})
+    @extend_schema(request=None, responses={202: AnalysisSerializer, 409: OpenApiResponse(description="still queued or running"),
+                                            503: OpenApiResponse(description="the job queue is unavailable")})
     @action(detail=True, methods=["post"])
     def rerun(self, request, pk=None):
         analysis = self.get_object()
         if not analysis.finished:
             # also keeps a file that crashes workers from being queued again and again
             return Response({"detail": "This analysis is still queued or running."}, status=status.HTTP_409_CONFLICT)
-        analysis = services.rerun(analysis)
+        try:
+            analysis = services.rerun(analysis)
+        except services.QueueUnavailable as exc:
+            return _unavailable(exc)
         return Response(AnalysisSerializer(analysis, context={"request": request}).data, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(responses={(200, "text/csv"): OpenApiTypes.STR},

@@ -26,7 +26,7 @@ from django.utils import timezone
 
 from emotion.ml import MediaError
 from emotion.ml.driver import AnnotatedSink, RowSink, run_media
-from emotion.ml.media import VideoInfo
+from emotion.ml.media import VideoInfo, check_pixels
 from emotion.runtime import get_engine
 
 from . import progress
@@ -51,6 +51,7 @@ def run_analysis(analysis_id: int, run_id: str) -> str:
     if isinstance(analysis, str):
         return analysis
     try:
+        refuse_over_limit(analysis)
         # Everything this job writes locally lives in one folder that goes away with the job.
         with local_copy(analysis.file.name) as path, \
                 tempfile.TemporaryDirectory(prefix="job-", dir=settings.FILE_UPLOAD_TEMP_DIR) as work:
@@ -97,6 +98,17 @@ def _claim(analysis_id: int, run_id: str):
     analysis.refresh_from_db()
     progress.push(analysis)
     return analysis
+
+
+def refuse_over_limit(analysis: Analysis) -> None:
+    """Before anything is decoded: the size stored at upload (read from the file's headers) against
+    the limits in force now. Raises OverLimitError (a MediaError), so an analysis stored before the
+    limits, or under laxer ones, fails with the reason instead of costing gigabytes to decode."""
+    if analysis.width and analysis.height:
+        image = analysis.kind == Analysis.Kind.IMAGE
+        check_pixels(analysis.width, analysis.height,
+                     settings.FER_MAX_IMAGE_PIXELS if image else settings.FER_MAX_VIDEO_PIXELS,
+                     "stored file", "image" if image else "video's frame size")
 
 
 @contextmanager

@@ -1,5 +1,7 @@
 from rest_framework import serializers
 
+from fersite.badtext import bad_character
+
 from .exports import media_facts
 from .models import Analysis
 from .services import MAX_FRAME_STEP
@@ -36,9 +38,18 @@ class AnalysisSerializer(serializers.ModelSerializer):
         return self._abs(f"/api/analyses/{obj.pk}/results.json")
 
 
+def clean_text(value: str) -> str:
+    """No NUL, other control character or unpaired surrogate (fersite/badtext.py): PostgreSQL cannot
+    store the first, nothing can store the last."""
+    what = bad_character(value)
+    if what:
+        raise serializers.ValidationError(f"This field contains {what}; remove it and send again.")
+    return value
+
+
 class UploadSerializer(serializers.Serializer):
     file = serializers.FileField(allow_empty_file=True, help_text="an image (JPEG, PNG, WebP) or a video "
                                                                    "(MP4, MOV, AVI, WebM, MKV)")
-    title = serializers.CharField(max_length=200, required=False, allow_blank=True)
-    notes = serializers.CharField(required=False, allow_blank=True)
+    title = serializers.CharField(max_length=200, required=False, allow_blank=True, validators=[clean_text])
+    notes = serializers.CharField(required=False, allow_blank=True, validators=[clean_text])
     frame_step = serializers.IntegerField(min_value=1, max_value=MAX_FRAME_STEP, required=False)

@@ -7,11 +7,15 @@ import os
 
 import torch
 from celery import shared_task
-from celery.signals import worker_process_init
+from celery.signals import worker_process_init, worker_ready
 
 from emotion.runtime import get_engine
 
+from . import liveness
 from .runner import run_analysis
+
+# A job whose whole worker was killed is queued again by the other workers' watch (liveness.py).
+worker_ready.connect(liveness.start_watch, dispatch_uid="fer-job-watch")
 
 
 @worker_process_init.connect
@@ -24,4 +28,7 @@ def _load_model(**_):
 
 @shared_task(name="research.analyse", acks_late=True, reject_on_worker_lost=True)
 def analyse(analysis_id: int, run_id: str) -> str:
-    return run_analysis(analysis_id, run_id)
+    with liveness.holding(analysis_id, run_id) as mine:
+        if not mine:
+            return "skipped: another worker is on this run"
+        return run_analysis(analysis_id, run_id)

@@ -2,11 +2,20 @@
 
 The file name and the browser's content type are never trusted: a text file renamed .mp4 is refused
 because no decoder understands it, and the stored name gets the extension of what the content is.
+
+Nothing here decodes media in the web process: the file is probed by ``python -m
+emotion.research.probe`` in a process of its own, capped in memory and time, which reads image and
+video sizes from their headers and refuses what is over a limit before any pixel is decoded. A hostile
+file can at worst kill that process; the upload is then refused with a reason.
 """
 
 from __future__ import annotations
 
+import json
+import logging
 import os
+import subprocess
+import sys
 import tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -15,7 +24,7 @@ from typing import Iterator, Optional
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 
-from emotion.ml.media import MediaError, decode_image, probe_video
+log = logging.getLogger(__name__)
 
 
 class UploadRefused(ValueError):
@@ -75,6 +84,14 @@ def _mb(n: float) -> str:
     return f"{n / 1_000_000:,.1f} MB"
 
 
+def _sizes(size: float, limit: float) -> tuple:
+    """The two sizes as the user reads them: in MB, or in bytes where MB would show no difference
+    (500,000,001 bytes is over a 500 MB limit, but both read "500.0 MB")."""
+    if _mb(size) != _mb(limit):
+        return _mb(size), _mb(limit)
+    return f"{int(size):,} bytes", f"{int(limit):,} bytes ({_mb(limit)})"
+
+
 @contextmanager
 def local_path(upload: UploadedFile) -> Iterator[str]:
     """A path to the upload's bytes. Large uploads already sit in a temporary file; small ones are
@@ -101,7 +118,8 @@ def refuse_oversized_request(content_length) -> None:
         return
     limit = settings.FER_MAX_UPLOAD_MB * 1_000_000
     if length > limit + 1_000_000:
-        raise UploadRefused(f"The upload is {_mb(length)}; the limit is {_mb(limit)} per file.")
+        shown, allowed = _sizes(length, limit)
+        raise UploadRefused(f"The upload is {shown}; the limit is {allowed} per file.")
 
 
 def inspect_upload(upload: UploadedFile) -> MediaFacts:
@@ -111,7 +129,8 @@ def inspect_upload(upload: UploadedFile) -> MediaFacts:
         raise UploadRefused("The file is empty (0 bytes).")
     limit = settings.FER_MAX_UPLOAD_MB * 1_000_000
     if size > limit:
-        raise UploadRefused(f"The file is {_mb(size)}; the limit is {_mb(limit)}.")
+        shown, allowed = _sizes(size, limit)
+        raise UploadRefused(f"The file is {shown}; the limit is {allowed}.")
     upload.seek(0)
     head = upload.read(64)
     upload.seek(0)
@@ -119,21 +138,72 @@ def inspect_upload(upload: UploadedFile) -> MediaFacts:
     if fmt is None:
         raise UploadRefused("This is not an image (JPEG, PNG, WebP) or a video (MP4, MOV, AVI, WebM, MKV): "
                             "its content is none of these formats, whatever its name says.")
-    try:
-        if fmt in IMAGE_FORMATS:
-            image = decode_image(upload.read(), "The image")
-            upload.seek(0)
-            return MediaFacts("image", fmt, width=image.shape[1], height=image.shape[0])
-        with local_path(upload) as path:
-            info = probe_video(path)
-    except MediaError as exc:
-        raise UploadRefused(_readable(str(exc), fmt)) from None
-    facts = MediaFacts("video", fmt, width=info.width, height=info.height, fps=round(info.fps, 3),
-                       frame_count=info.frame_count, duration=round(info.duration, 3))
+    kind = "image" if fmt in IMAGE_FORMATS else "video"
+    with local_path(upload) as path:
+        answer = run_probe(path, kind)
+    upload.seek(0)
+    if not answer.get("ok"):
+        raise UploadRefused(_refusal(answer, fmt, kind))
+    if kind == "image":
+        return MediaFacts("image", fmt, width=answer["width"], height=answer["height"])
+    facts = MediaFacts("video", fmt, width=answer["width"], height=answer["height"], fps=round(answer["fps"], 3),
+                       frame_count=answer["frame_count"], duration=round(answer["duration"], 3))
     if facts.duration > settings.FER_MAX_VIDEO_SECONDS:
-        raise UploadRefused(f"The video lasts {facts.duration / 60:.1f} min; the limit is "
-                            f"{settings.FER_MAX_VIDEO_SECONDS / 60:.1f} min. Cut it, or ask for a higher limit.")
+        raise UploadRefused(_too_long(facts.duration))
     return facts
+
+
+def run_probe(path: str, kind: str) -> dict:
+    """The answer of emotion.research.probe for one file, run in its own process with the site's limits.
+    A probe that dies (out of its memory, a decoder crash) or runs out of time answers
+    ``{"ok": false, "code": "probe_failed" | "timeout"}``; this process is never at risk."""
+    cmd = [sys.executable, "-m", "emotion.research.probe", str(path), "--kind", kind,
+           "--max-image-pixels", str(settings.FER_MAX_IMAGE_PIXELS),
+           "--max-video-pixels", str(settings.FER_MAX_VIDEO_PIXELS),
+           "--max-seconds", str(settings.FER_MAX_VIDEO_SECONDS),
+           "--memory-mb", str(settings.FER_PROBE_MEMORY_MB),
+           "--cpu-seconds", str(int(settings.FER_PROBE_SECONDS) + 1)]
+    env = {**os.environ,
+           # OpenCV reads its limit when it loads; glibc's per-thread arenas would count against the
+           # address-space cap without holding anything.
+           "FER_MAX_IMAGE_PIXELS": str(settings.FER_MAX_IMAGE_PIXELS),
+           "FER_MAX_VIDEO_PIXELS": str(settings.FER_MAX_VIDEO_PIXELS),
+           "OPENCV_IO_MAX_IMAGE_PIXELS": str(settings.FER_MAX_IMAGE_PIXELS),
+           "MALLOC_ARENA_MAX": "2", "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
+    try:
+        done = subprocess.run(cmd, cwd=str(settings.BASE_DIR), env=env, stdin=subprocess.DEVNULL,
+                              capture_output=True, text=True, timeout=settings.FER_PROBE_SECONDS)
+    except subprocess.TimeoutExpired:
+        return {"ok": False, "code": "timeout"}
+    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+    if done.returncode == 0 and lines:
+        try:
+            return json.loads(lines[-1])
+        except ValueError:
+            pass
+    log.warning("the media probe failed (exit status %s) on %s: %s", done.returncode, path, done.stderr[-2000:])
+    return {"ok": False, "code": "probe_failed", "status": done.returncode}
+
+
+def _too_long(duration: float) -> str:
+    return (f"The video lasts {duration / 60:.1f} min; the limit is {settings.FER_MAX_VIDEO_SECONDS / 60:.1f} min. "
+            "Cut it, or ask for a higher limit.")
+
+
+def _refusal(answer: dict, fmt: str, kind: str) -> str:
+    what = f"{fmt.upper()} {kind}"
+    code = answer.get("code")
+    if code == "over_limit":
+        return f"The {what} is refused before decoding: {answer['message']}."
+    if code == "too_long":
+        return _too_long(answer["duration"])
+    if code == "timeout":
+        return (f"The {what} could not be checked within {settings.FER_PROBE_SECONDS:g} s, so it was refused. "
+                "It may be damaged.")
+    if code in ("memory", "probe_failed"):
+        return (f"The {what} could not be checked: reading it needed more than the {settings.FER_PROBE_MEMORY_MB:,.0f} MB "
+                "allowed, or made the decoder fail, so it was refused. It may be damaged.")
+    return _readable(answer.get("message", "unknown error"), fmt)
 
 
 def without_path(message: str) -> str:
@@ -142,8 +212,8 @@ def without_path(message: str) -> str:
     return message.split(": ", 1)[-1]
 
 
-def _readable(message: str, fmt: str) -> str:
-    reason = without_path(message)
+def _readable(reason: str, fmt: str) -> str:
+    """``reason`` as the probe gives it: without the path."""
     if fmt in IMAGE_FORMATS:
         return f"The {fmt.upper()} image cannot be read: {reason}."
     return f"The {fmt.upper()} video cannot be read: {reason}."

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import cv2
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -13,14 +12,17 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from emotion.ml.annotate import draw_faces
+from emotion.ml.media import MediaError, read_image
 from emotion.ml.results import COLUMNS, FaceResult
+
+import cv2  # noqa: E402,I001 - after emotion.ml, which sets OpenCV's image limit before OpenCV loads
 
 from . import services
 from .exports import csv_response, download_name
 from .models import Analysis, FrameResult, visible_analyses
-from .runner import local_copy
+from .runner import local_copy, refuse_over_limit
 from .streaming import stream_file
-from .validation import MIME, MediaFacts, UploadRefused
+from .validation import MIME, MediaFacts, UploadRefused, without_path
 
 
 def _own(request, pk: int) -> Analysis:
@@ -52,16 +54,34 @@ def _upload(request):
         messages.error(request, "The frame step must be a whole number.")
         return _go(request, reverse("research:list"))
     created = []
-    for f in files:
+    for i, f in enumerate(files):
         try:
             created.append(services.create_analysis(request.user, f, title if len(files) == 1 else
                                                     (f"{title} · {f.name}" if title else ""), notes, step))
         except UploadRefused as exc:
             messages.error(request, f"{f.name}: {exc}")
+        except services.QueueUnavailable as exc:
+            return _unavailable(request, exc, created, files[i:])
     if created:
         messages.success(request, f"{len(created)} file{'s' if len(created) > 1 else ''} queued for analysis.")
     target = created[0].get_absolute_url() if len(created) == 1 and len(files) == 1 else reverse("research:list")
     return _go(request, target)
+
+
+def _unavailable(request, exc, created: list, left: list):
+    """503: the job queue cannot be reached. Nothing of the files left was stored (a file queued
+    before the queue went away stays queued)."""
+    message = str(exc)
+    if created:
+        message += (f" {len(created)} file{'s were' if len(created) > 1 else ' was'} queued before that; "
+                    f"{', '.join(f.name for f in left)} {'were' if len(left) > 1 else 'was'} not stored.")
+    if request.headers.get("X-Requested-With") == "XMLHttpRequest":
+        return JsonResponse({"detail": message}, status=503, headers={"Retry-After": "60"})
+    messages.error(request, message)
+    page = Paginator(visible_analyses(request.user), 25).get_page(1)
+    response = render(request, "research/list.html", {"page": page, "limits": _limits()}, status=503)
+    response["Retry-After"] = "60"
+    return response
 
 
 def _go(request, target: str):
@@ -82,8 +102,14 @@ def analysis_detail(request, pk: int):
 
 @login_required
 def frame_image(request, pk: int, frame: int):
-    """One frame of the video (or the image) with the boxes of its results drawn."""
+    """One frame of the video (or the image) with the boxes of its results drawn. Media over the
+    limits (an analysis stored before them) is refused from its stored size, never decoded."""
     analysis = _own(request, pk)
+    try:
+        refuse_over_limit(analysis)
+    except MediaError as exc:
+        return HttpResponse(f"This frame is not shown: {without_path(str(exc))}.", status=400,
+                            content_type="text/plain; charset=utf-8")
     rows = FrameResult.objects.filter(analysis=analysis, frame=frame).values(*COLUMNS)
     faces = [FaceResult.from_row(r) for r in rows]
     with local_copy(analysis.file.name) as path:
@@ -98,7 +124,12 @@ def frame_image(request, pk: int, frame: int):
 
 def _read_frame(path: str, analysis: Analysis, frame: int):
     if analysis.kind == Analysis.Kind.IMAGE:
-        return cv2.imread(path, cv2.IMREAD_COLOR) if frame == 0 else None
+        if frame != 0:
+            return None
+        try:
+            return read_image(path)           # its size checked in its header before decoding
+        except MediaError:
+            return None
     if analysis.frame_count and frame >= analysis.frame_count:
         return None
     cap = cv2.VideoCapture(path)
@@ -141,8 +172,11 @@ def rerun(request, pk: int):
     if not analysis.finished:
         messages.error(request, "This analysis is still queued or running.")
     else:
-        services.rerun(analysis)
-        messages.success(request, "Queued again with the current model.")
+        try:
+            services.rerun(analysis)
+            messages.success(request, "Queued again with the current model.")
+        except services.QueueUnavailable as exc:
+            messages.error(request, str(exc))
     return redirect(analysis)
 
 

@@ -4,13 +4,14 @@
   const form = document.getElementById("upload-form");
   const input = document.getElementById("files");
   const error = document.getElementById("upload-error");
+  const maxBytes = Number(form.dataset.maxBytes);     // FER_MAX_UPLOAD_MB, from the page
   form.addEventListener("submit", (ev) => {
-    const big = Array.from(input.files).filter((f) => f.size > window.FER_LIMITS.maxBytes);
+    const big = Array.from(input.files).filter((f) => f.size > maxBytes);
     if (big.length) {
       ev.preventDefault();
       error.hidden = false;
       error.textContent = big.map((f) => `${f.name}: ${(f.size / 1e6).toFixed(1)} MB is over the limit of ` +
-        `${(window.FER_LIMITS.maxBytes / 1e6).toFixed(0)} MB`).join("; ");
+        `${(maxBytes / 1e6).toFixed(0)} MB`).join("; ");
       return;
     }
     // Upload with XHR so a long upload shows its progress; the server answers where to go next.

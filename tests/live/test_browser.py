@@ -10,6 +10,8 @@ from tests import servers
 from tests.conftest import CLIP, need
 
 pytestmark = pytest.mark.django_db(transaction=True)
+# Pages here run with the Content-Security-Policy bypassed: Playwright's wait_for_function evaluates
+# strings, which the policy forbids. tests/test_security.py visits every page with the policy on.
 # seconds of the clip from where the face is big enough to be found in a 640 px frame
 CLIP_START = 2.8
 
@@ -40,7 +42,7 @@ def start_live(page, url, store: bool):
 
 
 def test_live_page_shows_emotions_stores_the_session_and_the_admin_charts_it(browser, daphne_url, django_user_model):
-    page = browser.new_page(viewport={"width": 1300, "height": 950})
+    page = browser.new_page(viewport={"width": 1300, "height": 950}, bypass_csp=True)
     start_live(page, daphne_url, store=True)
     page.wait_for_function("window.ferLive && ferLive.stats.results >= 20", timeout=60_000)
     # The chart holds data for every emotion (null only where no face was found).
@@ -90,7 +92,7 @@ def test_live_page_shows_emotions_stores_the_session_and_the_admin_charts_it(bro
 
 
 def test_nothing_is_stored_when_the_box_is_left_unticked(browser, daphne_url):
-    page = browser.new_page()
+    page = browser.new_page(bypass_csp=True)
     start_live(page, daphne_url, store=False)
     page.wait_for_function("window.ferLive && ferLive.stats.results >= 5", timeout=60_000)
     assert page.evaluate("ferLive.stats.stored") is False
@@ -106,7 +108,7 @@ def test_the_page_reconnects_when_the_server_comes_back(browser, site_env):
     log = servers.ARTIFACTS / "daphne-reconnect.log"
     proc, url = servers.start_daphne(site_env, log, port=port)
     try:
-        page = browser.new_page()
+        page = browser.new_page(bypass_csp=True)
         start_live(page, url, store=False)
         page.wait_for_function("window.ferLive && ferLive.stats.results >= 3", timeout=60_000)
         servers.stop(proc)
@@ -124,7 +126,7 @@ def test_a_refused_camera_is_explained(playwright_driver, daphne_url):
     # No fake UI: the permission prompt that nobody answers in headless mode counts as a refusal.
     b = servers.launch_chromium(playwright_driver, "--use-fake-device-for-media-stream")
     try:
-        page = b.new_page()
+        page = b.new_page(bypass_csp=True)
         page.goto(daphne_url + "/live/")
         page.click("#live-start")
         page.wait_for_function("document.getElementById('live-status').classList.contains('bad')", timeout=15_000)

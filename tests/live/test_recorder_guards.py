@@ -7,6 +7,7 @@ import pytest
 from emotion.live.guards import TokenBucket, declared_size
 from emotion.live.recorder import SessionRecorder, is_reliable, main_face, unreliable_points
 from emotion.ml import EMOTIONS
+from tests.hostile_media import solid_jpeg, solid_webp, with_stray_byte_before_dqt
 
 
 class Clock:
@@ -30,7 +31,7 @@ def test_the_bucket_allows_a_burst_then_the_sustained_rate():
         assert bucket.take()
 
 
-@pytest.mark.parametrize("ext", [".jpg", ".png"])
+@pytest.mark.parametrize("ext", [".jpg", ".png", ".webp"])
 def test_declared_size_reads_the_header(ext):
     img = np.zeros((37, 53, 3), np.uint8)
     data = cv2.imencode(ext, img)[1].tobytes()
@@ -38,11 +39,32 @@ def test_declared_size_reads_the_header(ext):
     assert declared_size(data[:30]) in (None, (53, 37))     # a cut header is never misread
 
 
+def test_declared_size_reads_what_the_old_parser_missed():
+    """A WebP (not parsed before) and a JPEG with a junk byte before a segment (the old parser gave
+    up there, and the frame was decoded at 7000 x 7000): libjpeg skips such bytes, and so does Pillow."""
+    assert declared_size(solid_webp(16383, 16383)) == (16383, 16383)
+    assert declared_size(with_stray_byte_before_dqt(solid_jpeg(7000, 7000))) == (7000, 7000)
+
+
 def test_declared_size_gives_up_on_other_bytes():
     assert declared_size(b"") is None
     assert declared_size(b"GIF89a....") is None
     assert declared_size(b"\xff\xd8\xff\xe0\x00") is None
     assert declared_size(b"\xff\xd8garbage" * 10) is None
+    assert declared_size(cv2.imencode(".bmp", np.zeros((8, 8, 3), np.uint8))[1].tobytes()) is None
+
+
+def test_live_frames_are_refused_before_decoding(settings):
+    from emotion.live.inference import check_frame_header
+    from emotion.ml import MediaError
+
+    settings.FER_LIVE_MAX_FRAME_PIXELS = 1920 * 1080
+    for data, words in [(solid_webp(16383, 16383), "16383x16383 pixels is over the live limit"),
+                        (with_stray_byte_before_dqt(solid_jpeg(7000, 7000)), "7000x7000 pixels is over the live limit"),
+                        (cv2.imencode(".bmp", np.zeros((8, 8, 3), np.uint8))[1].tobytes(), "not a JPEG, PNG or WebP")]:
+        with pytest.raises(MediaError, match=words):
+            check_frame_header(data)
+    check_frame_header(solid_jpeg(1920, 1080))
 
 
 def face(box, dominant, p=0.9, reliable=True):

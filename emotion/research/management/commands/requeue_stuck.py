@@ -4,6 +4,9 @@ Redis keeps queued jobs in memory; if it restarts without persistence, or is flu
 "queued" (or "running", if their worker died at the same time) with no job left to finish them. This
 sends their current run again. A job that was not lost after all is harmless to send twice: the task
 skips a run that has finished and replaces, never duplicates, results.
+
+A job whose whole worker was killed does not need this: the other workers' watch queues it again
+within about a minute of its heartbeat stopping (emotion/research/liveness.py).
 """
 
 from datetime import timedelta

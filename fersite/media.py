@@ -1,0 +1,26 @@
+"""Stored media for staff: the admin links an analysis's file and annotated media to MEDIA_URL.
+
+Nothing else serves /media/ (daphne serves no files; WhiteNoise serves static files only), so those
+links were 404s. Uploads are private research data: here they are served to active staff only, who
+see every analysis anyway, and always as a download (never rendered by the browser). Anyone else gets
+a 404. With another storage backend (FER_STORAGE_BACKEND) the admin links to that backend's URLs.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+
+from django.core.files.storage import default_storage
+from django.http import Http404
+
+from emotion.research.streaming import file_chunks, stream
+
+
+def staff_media(request, name: str):
+    if not (request.user.is_active and request.user.is_staff):
+        raise Http404("No such file")
+    if not default_storage.exists(name):      # a name outside MEDIA_ROOT raises SuspiciousFileOperation: 400
+        raise Http404("No such file")
+    content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
+    return stream(request, file_chunks(default_storage, name), content_type, name.rsplit("/", 1)[-1],
+                  attachment=True, length=default_storage.size(name))
