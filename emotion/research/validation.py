@@ -24,6 +24,8 @@ from typing import Iterator, Optional
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 
+from emotion.ml.media import image_format
+
 log = logging.getLogger(__name__)
 
 
@@ -55,12 +57,9 @@ STILL_IMAGE_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mi
 
 def sniff_format(head: bytes) -> Optional[str]:
     """The container format from the first bytes, or None when it is none of the accepted ones."""
-    if head.startswith(b"\xff\xd8\xff"):
-        return "jpeg"
-    if head.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "png"
-    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return "webp"
+    image = image_format(head)
+    if image:
+        return image
     if head[:4] == b"RIFF" and head[8:12] == b"AVI ":
         return "avi"
     if head[4:8] == b"ftyp":
