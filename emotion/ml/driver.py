@@ -31,8 +31,6 @@ class Sink(Protocol):
 class Outcome:
     kind: str                                   # "image" or "video"
     frames: int                                 # frames analysed
-    results: int                                # face results produced
-    info: Optional[VideoInfo] = None
     truncated: Optional[TruncatedVideoError] = None   # decoding stopped early; the frames before it count
 
 
@@ -52,9 +50,9 @@ def run_media(engine, path, sinks: Sequence[Sink], kind: Optional[str] = None, i
             for sink in sinks:
                 sink.begin("image", None, 1)
                 sink.frame(0, 0.0, bgr, faces)
-            return Outcome("image", 1, len(faces))
+            return Outcome("image", 1)
         info = info or media or probe_video(path)
-        outcome = Outcome("video", 0, 0, info)
+        outcome = Outcome("video", 0)
         for sink in sinks:
             sink.begin("video", info, frame_step)
         # The header's frame count can be wrong (or 0, read as 1): stop at what the limit allows.
@@ -65,7 +63,6 @@ def run_media(engine, path, sinks: Sequence[Sink], kind: Optional[str] = None, i
                     raise MediaError(f"{path}: the video goes on past its stated length and past the limit of "
                                      f"{max_seconds / 60:.0f} minutes")
                 outcome.frames += 1
-                outcome.results += len(faces)
                 for sink in sinks:
                     sink.frame(index, t, frame, faces)
         except TruncatedVideoError as exc:

@@ -238,7 +238,6 @@ class Located:
     """One frame's faces, found and cropped, before the model runs."""
     frame: int
     time: float
-    cut: bool
     ended: List[int]                 # tracks that ended at this frame: their LSTM state goes
     ids: List[int] = field(default_factory=list)
     boxes: List[Box] = field(default_factory=list)
@@ -303,7 +302,7 @@ class EmotionStream:
                 self._pending = self.scan_executor.submit(self._scan, gray)
         tracks = self.tracker.located
         boxes = [tr.box for tr in tracks]
-        return Located(frame, t, cut, ended, [tr.id for tr in tracks], boxes, [tr.source for tr in tracks],
+        return Located(frame, t, ended, [tr.id for tr in tracks], boxes, [tr.source for tr in tracks],
                        crop_faces(gray, boxes))
 
     def _scan(self, gray: np.ndarray) -> List[Box]:
