@@ -27,6 +27,9 @@ class LiveSession(models.Model):
                                           'down-sampled.')
     timeline_step = models.FloatField(default=0.5, help_text="Smallest gap between two timeline points (s).")
     model_version = models.CharField(max_length=100)
+    # SHA-256 of the private link's key, shown once to the visitor who stored the session (the key
+    # itself is never stored): it lets an anonymous visitor view and delete their own session.
+    access_key_hash = models.CharField(max_length=64, blank=True, db_index=True)
 
     class Meta:
         ordering = ["-started_at"]

@@ -20,6 +20,65 @@ def upload_name(instance: "Analysis", filename: str) -> str:
     return timezone.now().strftime(f"uploads/%Y/%m/{uuid.uuid4().hex}{ext}")
 
 
+class Study(models.Model):
+    """A set of analyses compared across participants and conditions. Its owner manages members and may
+    delete it; members see everything in it, editors may also upload, edit and re-run."""
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="owned_studies")
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "studies"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class StudyMember(models.Model):
+    class Role(models.TextChoices):
+        VIEWER = "viewer"
+        EDITOR = "editor"
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="study_memberships")
+    role = models.CharField(max_length=6, choices=Role.choices, default=Role.VIEWER)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["study", "user"], name="one_membership_per_user")]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.study} ({self.role})"
+
+
+class Participant(models.Model):
+    """A pseudonymous code (never a name): the study's key for one person across analyses."""
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="participants")
+    code = models.CharField(max_length=64)
+
+    class Meta:
+        ordering = ["code"]
+        constraints = [models.UniqueConstraint(fields=["study", "code"], name="one_code_per_study")]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class Condition(models.Model):
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="conditions")
+    name = models.CharField(max_length=100)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["study", "name"], name="one_condition_name_per_study")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class Analysis(models.Model):
     class Status(models.TextChoices):
         QUEUED = "queued"
@@ -34,6 +93,15 @@ class Analysis(models.Model):
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="analyses")
     title = models.CharField(max_length=200, blank=True)
     notes = models.TextField(blank=True)
+    # A study's analyses go when it is deleted, through services (which removes their files first);
+    # PROTECT stops a bare delete from leaving files behind.
+    study = models.ForeignKey(Study, null=True, blank=True, on_delete=models.PROTECT, related_name="analyses")
+    participant = models.ForeignKey(Participant, null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="analyses")
+    condition = models.ForeignKey(Condition, null=True, blank=True, on_delete=models.SET_NULL,
+                                  related_name="analyses")
+    tags = models.JSONField(default=list, blank=True, help_text="short free-text labels")
+    is_baseline = models.BooleanField(default=False, help_text="the participant's neutral baseline clip")
     kind = models.CharField(max_length=5, choices=Kind.choices)
     file = models.FileField(upload_to=upload_name, max_length=255)
     original_name = models.CharField(max_length=255)
@@ -69,6 +137,8 @@ class Analysis(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         verbose_name_plural = "analyses"
+        constraints = [models.UniqueConstraint(fields=["participant"], condition=models.Q(is_baseline=True),
+                                               name="one_baseline_per_participant")]
 
     def __str__(self) -> str:
         return self.title or self.original_name
@@ -136,3 +206,21 @@ class FrameResult(models.Model):
     @property
     def probs(self) -> list:
         return [getattr(self, e) for e in EMOTIONS]
+
+
+class HandLabels(models.Model):
+    """A researcher's own coding of an analysis (the last file uploaded), parsed, with its agreement
+    with the engine's labels."""
+
+    analysis = models.OneToOneField(Analysis, on_delete=models.CASCADE, related_name="hand_labels")
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="+")
+    original_name = models.CharField(max_length=255, blank=True)
+    uploaded_at = models.DateTimeField(auto_now=True)
+    segments = models.JSONField(default=list, help_text='parsed rows: {"start", "end"} or {"frame"}, "label", '
+                                                       'optional "face_id"')
+    agreement = models.JSONField(default=dict, blank=True,
+                                 help_text="n, accuracy, macro_f1, kappa, confusion (rows: hand labels)")
+
+    def __str__(self) -> str:
+        return f"hand labels for {self.analysis}"
