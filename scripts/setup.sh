@@ -4,20 +4,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
+source scripts/lib.sh
 # System packages from Debian: chromium (browser tests), ffmpeg (the tests convert the shared clip),
-# nginx (the reverse proxy of deploy/, started by tests/test_proxy.py). Installed when missing and root.
-missing=()
-for pkg in chromium ffmpeg nginx; do
-  command -v "$pkg" >/dev/null 2>&1 || [ -x "/usr/sbin/$pkg" ] || [ -x "/usr/bin/$pkg" ] || missing+=("$pkg")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  if [ "$(id -u)" = 0 ]; then
-    if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null; }; then
-      echo "setup: could not install ${missing[*]} with apt-get; the tests that need them will say so" >&2
-    fi
-  else
-    echo "setup: missing system packages; as root run: apt-get update && apt-get install -y ${missing[*]}" >&2
-  fi
+# nginx (the reverse proxy of deploy/ and the load balancer of scripts/cluster.sh). Installed when
+# missing and root; otherwise the command is printed, and scripts/test.sh stops there.
+fer_ensure_tools chromium ffmpeg nginx || true
+if ! command -v "$PY" >/dev/null 2>&1; then
+  echo "setup: $PY not found; install Python 3.11 (as root: apt-get install -y python3 python3-venv)" >&2
+  exit 1
 fi
 if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
