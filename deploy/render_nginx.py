@@ -48,7 +48,8 @@ def render(upstreams, listen=("80",), server_name="_", tls_listen=(), tls_cert=N
                          "        ssl_protocols TLSv1.2 TLSv1.3;",
                          "        ssl_session_cache shared:fer_tls:10m;"]
     values = {
-        "FER_UPSTREAM_SERVERS": "\n".join(f"        server {_safe(u, 'upstream')};" for u in upstreams),
+        "FER_UPSTREAM_SERVERS": "\n".join(f"        server {_safe(u, 'upstream')} max_fails=1 fail_timeout=10s;"
+                                          for u in upstreams),
         "FER_LISTEN": "\n".join(listen_lines),
         "FER_SERVER_NAME": " ".join(_safe(n, "server name") for n in server_name.split()),
         "FER_MAX_REQUEST_BYTES": str(int(max_request_mb * 1_000_000)),

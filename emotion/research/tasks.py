@@ -3,16 +3,22 @@ worker running it dies; run_analysis is idempotent, so the second delivery finis
 
 from __future__ import annotations
 
+import logging
 import os
+import time
 
 import torch
 from celery import shared_task
 from celery.signals import worker_process_init, worker_ready
 
 from emotion.runtime import get_engine
+from fersite import metrics
+from fersite.logcontext import about
 
 from . import liveness
 from .runner import run_analysis
+
+log = logging.getLogger(__name__)
 
 # A job whose whole worker was killed is queued again by the other workers' watch (liveness.py).
 worker_ready.connect(liveness.start_watch, dispatch_uid="fer-job-watch")
@@ -28,7 +34,14 @@ def _load_model(**_):
 
 @shared_task(name="research.analyse", acks_late=True, reject_on_worker_lost=True)
 def analyse(analysis_id: int, run_id: str) -> str:
-    with liveness.holding(analysis_id, run_id) as mine:
+    with about(analysis=analysis_id), liveness.holding(analysis_id, run_id) as mine:
         if not mine:
-            return "skipped: another worker is on this run"
-        return run_analysis(analysis_id, run_id)
+            outcome = "skipped: another worker is on this run"
+        else:
+            started = time.monotonic()
+            outcome = run_analysis(analysis_id, run_id)
+            metrics.job_finished(outcome, time.monotonic() - started)
+        # One line per delivery: which analysis, which run, what came of it (scripts/cluster.sh counts
+        # the "done" lines to show each analysis was finished by one run).
+        log.info("analysis %s run %s: %s", analysis_id, run_id, outcome)
+        return outcome
