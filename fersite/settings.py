@@ -43,9 +43,11 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "drf_spectacular_sidecar",      # Swagger UI's files for /api/docs/, served from here, never a CDN
     "emotion",
     "emotion.research",
     "emotion.live",
+    "emotion.privacy",
 ]
 
 MIDDLEWARE = [
@@ -149,6 +151,10 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "research:list"
 LOGOUT_REDIRECT_URL = "emotion:home"
 
+# FER_BLUR_FACES=1: annotated exports (video and image) show every face pixelated beyond recognition,
+# keeping its box and labels, for sharing results without the people in them.
+FER_BLUR_FACES = env_bool("FER_BLUR_FACES", False)
+
 # UPLOAD LIMITS for research analyses (the page and the API say which one a file broke).
 FER_MAX_UPLOAD_MB = float(os.environ.get("FER_MAX_UPLOAD_MB", 500))
 FER_MAX_VIDEO_SECONDS = float(os.environ.get("FER_MAX_VIDEO_SECONDS", 1800))
@@ -218,7 +224,33 @@ SPECTACULAR_SETTINGS = {
         "drf_spectacular.hooks.postprocess_schema_enums",
         "emotion.research.schema.drop_slash_after_file_suffix",
     ],
+    # /api/docs/: Swagger UI from the drf-spectacular-sidecar package; no validator badge (an outside image)
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
 }
+
+# This process' host in logs, the live socket's hello and metrics (several web hosts behind one balancer).
+import socket as _socket  # noqa: E402
+
+FER_SERVER_NAME = os.environ.get("FER_SERVER_NAME") or _socket.gethostname()
+
+# LOGGING: every line names its host and, where it has one, the analysis or live session it is about
+# (fersite/logcontext.py). To standard error: run.sh sends the worker's to var/log/celery.log.
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"about": {"()": "fersite.logcontext.ContextFilter"}},
+    "formatters": {"line": {"format": "%(asctime)s %(levelname)s %(name)s [%(server)s%(about)s] %(message)s"}},
+    "handlers": {"stderr": {"class": "logging.StreamHandler", "filters": ["about"], "formatter": "line"}},
+    "loggers": {name: {"handlers": ["stderr"], "level": os.environ.get("FER_LOG_LEVEL", "INFO"), "propagate": False}
+                for name in ("emotion", "fersite")},
+}
+
+# METRICS: Prometheus at /metrics, answered only to these networks (comma-separated CIDRs; anyone else
+# gets a 404). Behind the proxy daphne sees the client's own address, so keep this to the scraper's.
+FER_METRICS_NETWORKS = os.environ.get("FER_METRICS_NETWORKS", "127.0.0.0/8,::1/128")
+MIDDLEWARE.insert(0, "fersite.metrics.ServerErrorMetricsMiddleware")
 
 # REDIS: the Celery broker and the channel layer.
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -250,7 +282,11 @@ FER_JOB_WATCH_SECONDS = float(os.environ.get("FER_JOB_WATCH_SECONDS", 30))
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 15}],
+        # FER_CHANNEL_REDIS_URLS (comma-separated) shards the layer over several Redis servers: channels-redis
+        # places each channel and group on one of them by a hash of its name. Live frames never pass here
+        # (they go straight to the daphne holding the socket); the layer carries analyses' progress.
+        "CONFIG": {"hosts": [{"address": url, "socket_timeout": 15}
+                             for url in env_list("FER_CHANNEL_REDIS_URLS", REDIS_URL)],
                    "prefix": os.environ.get("FER_CHANNEL_PREFIX", "asgi")},
     }
 }
@@ -313,3 +349,24 @@ FER_LIVE_MAX_STORED_PER_IP_HOUR = int(os.environ.get("FER_LIVE_MAX_STORED_PER_IP
 # sign-ins of a locked-out client: a 429 before any password is checked.
 _after_auth = MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1
 MIDDLEWARE[_after_auth:_after_auth] = ["fersite.badtext.BadTextMiddleware", "fersite.throttle.LoginThrottleMiddleware"]
+
+# RETENTION AND PRIVACY (emotion/privacy/): how long things are kept, in days from their upload (an
+# analysis' annotated media: from its end; a live session: from its start); 0 keeps them for ever.
+# `manage.py purge [--dry-run]` and the daily beat task below delete what is older.
+# Uploaded originals hold the faces themselves, the most sensitive thing stored: 90 days leaves time to
+# check the results and re-run with a newer model, then only the results remain.
+FER_RETAIN_ORIGINALS_DAYS = int(os.environ.get("FER_RETAIN_ORIGINALS_DAYS", 90))
+# Annotated media also shows the faces, and is a convenience copy: a re-run makes it again while the
+# original is kept.
+FER_RETAIN_ANNOTATED_DAYS = int(os.environ.get("FER_RETAIN_ANNOTATED_DAYS", 30))
+# Results are the research data; how long a lab keeps them is set by its ethics approval or data
+# management plan, not by this site: kept until deleted unless a period is set.
+FER_RETAIN_RESULTS_DAYS = int(os.environ.get("FER_RETAIN_RESULTS_DAYS", 0))
+# Stored live sessions are a visitor's try-out, mostly anonymous: a month.
+FER_RETAIN_LIVE_DAYS = int(os.environ.get("FER_RETAIN_LIVE_DAYS", 30))
+# Celery beat (started by the run scripts) runs the purge once a day, at a quiet hour.
+from celery.schedules import crontab  # noqa: E402
+
+CELERY_BEAT_SCHEDULE = {
+    "retention-purge": {"task": "privacy.purge_expired", "schedule": crontab(hour=3, minute=30)},
+}

@@ -8,14 +8,18 @@ Binary message from the browser
     only: that number is the ``seq`` of the one reply each frame gets.
 
 Replies from the server
-    {"type": "hello", "model": str, "emotions": [7 names], "limits": {..., "per_address": {...}}}   on connect
+    {"type": "hello", "model": str, "emotions": [7 names], "server": host name, "limits": {...,
+     "per_address": {...}}}   on connect (server: which web host answers, FER_SERVER_NAME)
     {"type": "result", "seq": n, "faces": [face, ...], "server_ms": ms}
         ``server_ms`` runs from the frame's arrival to the reply. Each face is FaceResult.to_dict()
         (emotion/ml/results.py): {"id", "box": [x, y, w, h], "probs": {emotion: p}, "dominant",
         "source": "detected" | "tracked", "face_size": px, "sharpness", "brightness", "reliable": bool,
         "frame", "time"}. ``dominant`` is the label shown (held through near ties); ``reliable`` is
         the rule of emotion/ml/quality.py. An unreliable face is still sent: the page draws it grey.
-    {"type": "started", "session": id | null, "store": bool}
+    {"type": "started", "session": id | null, "store": bool, "link": path}
+        ``link`` (a stored session only, absent otherwise) is the session's private link,
+        /live/s/<id>/<key>/: it lets whoever holds it view, export and delete the session, signed in
+        or not. Only the key's hash is stored, so this is the one time it is ever sent (access.py).
     {"type": "stopped", "session": id | null, "stored": bool, "summary": {"frames_received",
      "frames_analysed", "frames_with_faces", "avg_fps", "avg_latency_ms", "emotion_share"}}
         ``emotion_share`` counts only the frames whose followed (largest) face is reliable.
@@ -66,9 +70,11 @@ from django.utils import timezone
 from emotion.ml import EMOTIONS
 from emotion.ml.media import MediaError
 
+from fersite import metrics
+from fersite.logcontext import set_about
 from fersite.throttle import Window, client_key
 
-from . import inference
+from . import access, inference
 from .guards import ClientLimits, TokenBucket
 from .models import LiveSession
 from .recorder import SessionRecorder
@@ -121,7 +127,9 @@ class LiveConsumer(AsyncWebsocketConsumer):
                                                            "address; close one (another tab?) and try again")
             return await self.close(code=CLOSE_TOO_MANY)
         self.has_slot = True
+        metrics.LIVE_SOCKETS.inc()
         await self.send_json({"type": "hello", "model": await self._model_version(), "emotions": list(EMOTIONS),
+                              "server": settings.FER_SERVER_NAME,
                               "limits": {"max_frame_bytes": settings.FER_LIVE_MAX_FRAME_BYTES,
                                          "max_frame_pixels": settings.FER_LIVE_MAX_FRAME_PIXELS,
                                          "max_fps": settings.FER_LIVE_MAX_FPS, "queue": settings.FER_LIVE_QUEUE,
@@ -138,6 +146,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
         finally:
             if getattr(self, "has_slot", False):      # frames never analysed give their turns back too
                 self.has_slot = False
+                metrics.LIVE_SOCKETS.dec()
                 CLIENTS.close(self.client, self.pending_frames)
 
     async def _stop_worker(self):
@@ -248,6 +257,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
             return await self.error(seq, "bad_image", f"frame {seq}: {exc}")
         server_ms = (time.perf_counter() - arrival) * 1000
         await self.send_json({"type": "result", "seq": seq, "faces": faces, "server_ms": round(server_ms, 2)})
+        metrics.live_frame("result", server_ms / 1000)
         if self.recorder:
             self.recorder.analysed(time.monotonic(), faces, server_ms)
             if self.session and time.monotonic() - self.last_flush >= settings.FER_LIVE_FLUSH_SECONDS:
@@ -265,15 +275,19 @@ class LiveConsumer(AsyncWebsocketConsumer):
                 self.stream.reset()
             self.recorder = SessionRecorder(time.monotonic(), settings.FER_LIVE_TIMELINE_STEP,
                                             settings.FER_LIVE_TIMELINE_POINTS)
-            wait = 0
+            wait, link = 0, None
             if cmd.get("store", False):
                 wait = await sync_to_async(_store_wait)(self.client)
                 if not wait:
+                    key = access.new_key()        # only its hash is kept: this reply is its one showing
                     self.session = await database_sync_to_async(LiveSession.objects.create)(
-                        user=self.user, started_at=timezone.now(), model_version=await self._model_version())
+                        user=self.user, started_at=timezone.now(), model_version=await self._model_version(),
+                        access_key_hash=access.key_hash(key))
+                    link = access.private_path(self.session.pk, key)
+                    set_about(live_session=self.session.pk)     # this socket's log lines name it
                     self.last_flush = time.monotonic()
             await self.send_json({"type": "started", "session": self.session.pk if self.session else None,
-                                  "store": self.session is not None})
+                                  "store": self.session is not None, **({"link": link} if link else {})})
             if wait:
                 await self.error(None, "store_limit", f"{settings.FER_LIVE_MAX_STORED_PER_IP_HOUR} sessions were "
                                                       "stored from your address in the last hour; this one runs "
@@ -319,6 +333,9 @@ class LiveConsumer(AsyncWebsocketConsumer):
             await self.send(text_data=json.dumps(payload))
 
     async def error(self, seq: Optional[int], code: str, message: str):
+        metrics.live_frame("busy" if code == "busy" else "error")
+        if code != "busy":
+            metrics.live_error(code)
         await self.send_json({"type": "error", "seq": seq, "code": code, "message": message})
 
     async def _model_version(self) -> str:

@@ -22,6 +22,8 @@ class LiveSession(models.Model):
     client_dropped = models.PositiveIntegerField("frames the browser dropped", null=True, blank=True)
     emotion_share = models.JSONField(default=dict, blank=True,
                                      help_text="Share of the time with a reliable face spent in each shown emotion.")
+    # Points also carry "d", the label shown, and "p" is null where the faces were lost (a gap in the
+    # chart): see recorder.py. The help text stays as it was to need no migration.
     timeline = models.JSONField(default=list, blank=True,
                                 help_text='[{"t": seconds from start, "p": [7 probabilities], "r": 1 if reliable}], '
                                           'down-sampled.')
@@ -45,6 +47,25 @@ class LiveSession(models.Model):
     def dominant_emotion(self) -> str:
         share = self.emotion_share or {}
         return max(share, key=share.get) if any(share.values()) else ""
+
+    @property
+    def face_share(self):
+        """Share of the analysed frames in which a face was seen (None before any frame)."""
+        return self.frames_with_faces / self.frames_analysed if self.frames_analysed else None
+
+    @property
+    def face_percent(self):
+        share = self.face_share
+        return None if share is None else round(100 * share, 1)
+
+    @property
+    def face_points(self) -> int:
+        return len(self.timeline or ()) - self.timeline_gaps
+
+    @property
+    def timeline_gaps(self) -> int:
+        """Points where the faces were lost (``"p": null``): the chart breaks its lines there."""
+        return sum(1 for p in self.timeline or () if p.get("p") is None)
 
     def share_rows(self):
         """(emotion, percent) in the model's label order, for templates."""

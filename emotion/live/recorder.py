@@ -7,6 +7,11 @@ a frame.
 Reliability (emotion/ml/quality.py): a frame whose followed face is unreliable still counts as a
 frame with a face and still gets its timeline point, flagged ``"r": 0``, but its time is not counted
 in the share of time per emotion; ``frames_reliable`` says how many frames were counted.
+
+Timeline points are ``{"t": s, "p": [7 probabilities], "r": 1|0, "d": shown label}`` for a frame with
+a followed face, and ``{"t": s, "p": null}`` where the faces were lost: the first analysed frame without
+a face after one with a face gets such a point, so charts break the line there (a gap) instead of
+joining the last face seen to the next one. Sessions stored before these points simply have none.
 """
 
 from __future__ import annotations
@@ -33,6 +38,20 @@ def unreliable_points(timeline: Sequence[dict]) -> int:
     """Timeline points where the followed face was unreliable (``"r": 0``); points stored before the
     flag existed count as reliable."""
     return sum(1 for p in timeline or () if p.get("r") == 0)
+
+
+def thinned(timeline: Sequence[dict], step: float) -> List[dict]:
+    """The timeline with face points at least ``step`` apart and every gap kept. A gap point only ever
+    follows a face point, so at most two points per step remain: halving the resolution about halves
+    the points even when the face comes and goes on every frame."""
+    kept: List[dict] = []
+    for point in timeline:
+        if point["p"] is None:
+            if kept and kept[-1]["p"] is not None:
+                kept.append(point)
+        elif not kept or point["t"] - kept[-1]["t"] >= step:
+            kept.append(point)
+    return kept
 
 
 class SessionRecorder:
@@ -67,18 +86,21 @@ class SessionRecorder:
                 # left out of the shares rather than given to the emotion shown
                 if self.last_analysed is not None:
                     self.seconds[face["dominant"]] += min(now - self.last_analysed, MAX_GAP_SECONDS)
-            self._add_point(now - self.start, face["probs"], reliable)
+            self._add_point(now - self.start, face, reliable)
+        elif self.timeline and self.timeline[-1]["p"] is not None:
+            # whatever the step: a gap left out would be drawn as a line through the time without a face
+            self.timeline.append({"t": round(now - self.start, 2), "p": None})
         self.last_analysed = now
 
-    def _add_point(self, t: float, probs: dict, reliable: bool) -> None:
+    def _add_point(self, t: float, face: dict, reliable: bool) -> None:
         if self.timeline and t - self.timeline[-1]["t"] < self.step:
             return
-        self.timeline.append({"t": round(t, 2), "p": [round(float(probs[e]), 3) for e in EMOTIONS],
-                              "r": int(reliable)})
+        self.timeline.append({"t": round(t, 2), "p": [round(float(face["probs"][e]), 3) for e in EMOTIONS],
+                              "r": int(reliable), "d": face.get("dominant") or ""})
         if len(self.timeline) > self.max_points:
             # Keep the whole session at half the resolution rather than drop its beginning.
-            self.timeline = self.timeline[::2]
             self.step *= 2
+            self.timeline = thinned(self.timeline, self.step)
 
     def fields(self) -> dict:
         """The session's figures, by LiveSession field name. ``frames_reliable`` has no column of its own

@@ -24,7 +24,7 @@
   const sentAt = new Map();
   // withFace / reliableFaces: results whose followed (largest) face was there / was reliable
   const stats = { results: 0, dropped: 0, errors: 0, rtt: null, server: null, session: null, stored: false,
-                  withFace: 0, reliableFaces: 0 };
+                  withFace: 0, reliableFaces: 0, links: [] };
   const doneAt = [];
   let t0 = performance.now(), frameW = 0, frameH = 0, lastFaces = [], chartQueued = false;
 
@@ -64,6 +64,31 @@
     $("stat-results").textContent = stats.results;
     $("stat-dropped").textContent = stats.dropped;
     $("stat-reliable").textContent = stats.results ? `${(100 * stats.reliableFaces / stats.results).toFixed(0)}%` : "–";
+    $("stat-face").textContent = stats.results ? `${(100 * stats.withFace / stats.results).toFixed(0)}%` : "–";
+  }
+
+  // --- the private link of a stored session: sent once by the server, never again -------------------
+  function showLink(session, path) {
+    const url = location.origin + path;
+    const item = document.createElement("li");
+    const field = document.createElement("input");
+    field.type = "text"; field.readOnly = true; field.value = url; field.className = "live-link";
+    field.setAttribute("aria-label", `Private link to session #${session}`);
+    field.addEventListener("focus", () => field.select());
+    const copy = document.createElement("button");
+    copy.type = "button"; copy.textContent = "Copy";
+    copy.addEventListener("click", () => {
+      const copied = () => { copy.textContent = "Copied"; };
+      const byHand = () => { field.focus(); field.select(); copy.textContent = "Press Ctrl+C"; };
+      if (navigator.clipboard && navigator.clipboard.writeText) navigator.clipboard.writeText(url).then(copied, byHand);
+      else byHand();
+    });
+    const open = document.createElement("a");
+    open.href = url; open.target = "_blank"; open.rel = "noopener"; open.textContent = `Session #${session}`;
+    item.append(open, field, copy);
+    $("live-link-list").append(item);
+    $("live-links").hidden = false;
+    stats.links.push(url);
   }
 
   // --- camera -------------------------------------------------------------------------------------
@@ -214,6 +239,7 @@
       case "started":
         retries = 0;                         // reset only once the server really works, not on open
         stats.session = msg.session; stats.stored = msg.store;
+        if (msg.link) showLink(msg.session, msg.link);
         setStatus(msg.store ? `Running; this session is stored (#${msg.session}).` : "Running; nothing is stored.", "ok");
         break;
       case "reset": lastFaces = []; drawOverlay(); break;
@@ -282,7 +308,8 @@
       (s.avg_fps ? ` at ${s.avg_fps} frames/s` : "") +
       (share ? `; time per emotion (reliable frames only): ${share}` : "") +
       (leftOut > 0 ? `; ${leftOut} of ${withFace} frames with a face left out as unreliable` : "") +
-      (msg.stored ? `. Stored as session #${msg.session}.` : ". Nothing was stored.");
+      (s.frames_analysed ? `; a face in ${withFace} (${(100 * withFace / s.frames_analysed).toFixed(0)}%)` : "") +
+      (msg.stored ? `. Stored as session #${msg.session}; its private link is above.` : ". Nothing was stored.");
   }
 
   function stop() {

@@ -89,7 +89,8 @@ def test_the_recorder_counts_time_per_emotion_of_the_largest_face():
     assert f["emotion_share"]["angry"] == pytest.approx(0.5 / 1.4, abs=1e-3)
     assert f["avg_latency_ms"] == pytest.approx((10 * 20 + 5 * 40 + 10) / 16, abs=0.01)
     assert f["avg_fps"] == pytest.approx(16 / 3.0, abs=0.01)
-    assert [p["t"] for p in f["timeline"]] == [0.0, 0.5, 1.0]      # at most one point per 0.5 s
+    # at most one point per 0.5 s; the frame without a face ends the line with a gap point
+    assert [p["t"] for p in f["timeline"]] == [0.0, 0.5, 1.0, 3.0] and f["timeline"][-1]["p"] is None
     assert f["timeline"][0]["p"][EMOTIONS.index("happy")] == 0.9
 
 
