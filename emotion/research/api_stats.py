@@ -1,0 +1,133 @@
+"""The API of a study's statistics and exports, and of one analysis' baseline and hand labels.
+
+Reading follows visible_studies and visible_analyses (models.py); a study or analysis the user may
+not see is a 404, as elsewhere. Uploading hand labels needs the right to edit the analysis
+(editable_analyses): one the user may only view is a 403 saying so.
+"""
+
+from __future__ import annotations
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.renderers import JSONRenderer
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from . import agreement as agreement_mod
+from .api import CSVPassthrough
+from .models import HandLabels, editable_analyses, visible_analyses, visible_studies
+from .statistics import NoBaseline, baseline_of, study_statistics
+from .stats_serializers import Agreement, BaselineVector, LabelUpload, StudySummary
+from .study_exports import results_csv_response, results_json_response, summary_csv_response
+
+NOT_FOUND = OpenApiResponse(description="no such study or analysis, or not one you may see")
+
+
+def _truthy(value) -> bool:
+    return str(value).lower() in ("1", "true", "yes", "on")
+
+
+class _StudyView(APIView):
+    def study_and_analyses(self, request, pk):
+        study = get_object_or_404(visible_studies(request.user), pk=pk)
+        return study, visible_analyses(request.user).filter(study=study)
+
+
+class StudySummaryView(_StudyView):
+    @extend_schema(parameters=[OpenApiParameter("baseline", OpenApiTypes.BOOL, description=(
+        "1: each row and condition also has `corrected`, its means minus the participant's baseline clip's"))],
+        responses={200: StudySummary, 404: NOT_FOUND},
+        description="Per participant and condition, and per condition: finished analyses, reliable face-frames "
+                    "used and left out, mean probability and share of time per emotion, mean valence.")
+    def get(self, request, pk):
+        study, analyses = self.study_and_analyses(request, pk)
+        figures = study_statistics(study, analyses, baseline=_truthy(request.query_params.get("baseline")))
+        return Response(figures)       # StudySummary's shape (documented, not rewritten)
+
+
+class StudyResultsCSV(_StudyView):
+    renderer_classes = [CSVPassthrough]
+
+    @extend_schema(responses={(200, "text/csv"): OpenApiTypes.STR, 404: NOT_FOUND},
+                   description="Every finished analysis' results, one row per face per frame: study, participant, "
+                               "condition, analysis, title, is_baseline, the result columns and valence.")
+    def get(self, request, pk):
+        return results_csv_response(request._request, *self.study_and_analyses(request, pk))
+
+
+class StudySummaryCSV(_StudyView):
+    renderer_classes = [CSVPassthrough]
+
+    @extend_schema(responses={(200, "text/csv"): OpenApiTypes.STR, 404: NOT_FOUND},
+                   description="One row per participant and condition: the figures of summary/, with the "
+                               "baseline-corrected means (empty without a baseline).")
+    def get(self, request, pk):
+        return summary_csv_response(request._request, *self.study_and_analyses(request, pk))
+
+
+class StudyResultsJSON(_StudyView):
+    renderer_classes = [JSONRenderer]
+
+    @extend_schema(responses={(200, "application/json"): OpenApiTypes.OBJECT, 404: NOT_FOUND},
+                   description="The study, its summary (baseline-corrected too) and `results`: the rows of "
+                               "results.csv as objects.")
+    def get(self, request, pk):
+        return results_json_response(request._request, *self.study_and_analyses(request, pk))
+
+
+class AnalysisBaselineView(APIView):
+    @extend_schema(responses={200: BaselineVector, 404: OpenApiResponse(
+        description="no such analysis, or it has no baseline (no participant, none marked, not finished, no "
+                    "reliable results); `detail` says which")},
+        description="The mean probabilities and valence of the baseline clip of this analysis' participant, "
+                    "to subtract from its curves.")
+    def get(self, request, pk):
+        visible = visible_analyses(request.user)
+        analysis = get_object_or_404(visible, pk=pk)
+        try:
+            return Response(baseline_of(analysis, visible))
+        except NoBaseline as exc:
+            raise NotFound(str(exc))
+
+
+class AnalysisLabelsView(APIView):
+    parser_classes = [MultiPartParser, FormParser]
+
+    @extend_schema(request={"multipart/form-data": LabelUpload}, responses={
+        200: Agreement, 400: OpenApiResponse(description="the file was refused; `file` lists the problems by line"),
+        403: OpenApiResponse(description="you may view this analysis but not edit it"), 404: NOT_FOUND,
+        409: OpenApiResponse(description="the analysis is still queued or running")},
+        description="Upload hand labels (CSV: start,end,label or frame,label, optional face_id) and get their "
+                    "agreement with the engine's labels; replaces any labels uploaded before.")
+    def post(self, request, pk):
+        analysis = get_object_or_404(visible_analyses(request.user), pk=pk)
+        if not editable_analyses(request.user).filter(pk=pk).exists():
+            raise PermissionDenied("You may view this analysis but not change it; ask the study's owner for the "
+                                   "editor role.")
+        upload = request.FILES.get("file")
+        if upload is None:
+            raise ValidationError({"file": ["Choose a CSV file of hand labels."]})
+        try:
+            figures = agreement_mod.store(analysis, request.user, upload)
+        except agreement_mod.LabelFileError as exc:
+            raise ValidationError({"file": exc.errors})
+        except agreement_mod.NotFinished as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+        return Response(figures)
+
+
+class AnalysisAgreementView(APIView):
+    @extend_schema(responses={200: Agreement, 404: OpenApiResponse(
+        description="no such analysis, or no hand labels were uploaded for it")},
+        description="The agreement of the last hand labels uploaded with the engine's labels (computed again "
+                    "after a re-run).")
+    def get(self, request, pk):
+        analysis = get_object_or_404(visible_analyses(request.user), pk=pk)
+        labels = HandLabels.objects.filter(analysis=analysis).select_related("analysis").first()
+        if labels is None:
+            raise NotFound("No hand labels were uploaded for this analysis.")
+        return Response(agreement_mod.current(labels))

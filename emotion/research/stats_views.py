@@ -1,0 +1,42 @@
+"""The pages' side of hand labels: the analysis page's upload form posts here (templates/research/
+_agreement.html). The study statistics are drawn by static/research/study_stats.js from the API."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import get_object_or_404, redirect
+from django.views.decorators.http import require_POST
+
+from . import agreement
+from .models import editable_analyses, visible_analyses
+
+
+@login_required
+@require_POST
+def upload_labels(request, pk: int):
+    analysis = get_object_or_404(visible_analyses(request.user), pk=pk)
+    back = redirect(f"{analysis.get_absolute_url()}#agreement")
+    if not editable_analyses(request.user).filter(pk=pk).exists():
+        messages.error(request, "You may view this analysis but not change it; ask the study's owner for the "
+                                "editor role.")
+        return back
+    upload = request.FILES.get("file")
+    if upload is None:
+        messages.error(request, "Choose a CSV file of hand labels.")
+        return back
+    try:
+        figures = agreement.store(analysis, request.user, upload)
+    except agreement.LabelFileError as exc:
+        messages.error(request, f"{upload.name} was not used: " + "; ".join(exc.errors))
+        return back
+    except agreement.NotFinished as exc:
+        messages.error(request, str(exc))
+        return back
+    if figures["n"]:
+        messages.success(request, f"Hand labels from {upload.name}: {figures['n']} results compared, accuracy "
+                                  f"{figures['accuracy']:.2f}.")
+    else:
+        messages.error(request, f"Hand labels from {upload.name} were kept, but no reliable result falls on a "
+                                "labelled frame: check the times (seconds) or frame numbers and face ids.")
+    return back
