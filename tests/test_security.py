@@ -465,7 +465,8 @@ def test_the_admins_media_links_open_for_staff_only(client, staff):
     a = stored_analysis(User.objects.create_user("ada", password=PASSWORD))
     client.force_login(staff)
     page = client.get(f"/admin/research/analysis/{a.pk}/change/").content.decode()
-    link = re.search(r'href="(/media/[^"]+)"', page).group(1)
+    assert f'href="/analyses/{a.pk}/original"' in page          # the admin links the site's download page
+    link = a.file.url                                             # the storage's own URL, served to staff
     res = client.get(link)
     assert res.status_code == 200 and res["Content-Disposition"].startswith("attachment")
     assert res["Content-Type"] == "image/jpeg" and res["X-Content-Type-Options"] == "nosniff"

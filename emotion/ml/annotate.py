@@ -1,5 +1,10 @@
 """Drawing results onto frames: a box per face, its id and shown emotion, and probability bars.
-An unreliable result (results.py) is drawn grey, with a thin box and a question mark."""
+An unreliable result (results.py) is drawn grey, with a thin box and a question mark.
+
+Text is sized from the frame's height (at least TEXT_SHARE of it) and written in white on a dark
+backdrop, so a label stays readable on any picture and after a video is scaled down to a page; the
+emotion's colour is carried by the box, a swatch before the label and the bars.
+"""
 
 from __future__ import annotations
 
@@ -14,26 +19,97 @@ from .results import FaceResult
 # BGR colours per emotion, from the one palette the site's charts use too (labels.py).
 COLOURS = {e: bgr(c) for e, c in EMOTION_COLOURS.items()}
 UNRELIABLE = bgr(UNRELIABLE_COLOUR)
+FONT = cv2.FONT_HERSHEY_SIMPLEX
+TEXT_SHARE = 0.035          # label text height, as a share of the frame's height
+MIN_TEXT_PX = 12            # ... but never smaller than this
+WHITE, LIGHT_GREY = (255, 255, 255), (215, 215, 215)
+BACKDROP_OPACITY = 0.7
+# Blurred faces: the box is cut into this many cells across its smaller side before blurring, which
+# keeps a face's overall tone and removes every feature a person could be recognised by.
+BLUR_CELLS = 6
 
 
-def draw_faces(frame: np.ndarray, faces: Iterable[FaceResult]) -> np.ndarray:
+def text_px(frame_height: int) -> int:
+    """Height of label text, in pixels, for a frame this high."""
+    return max(MIN_TEXT_PX, int(round(TEXT_SHARE * frame_height)))
+
+
+def _font_scale(height_px: int) -> float:
+    # getTextSize's height is proportional to the scale: measure once at 1.0
+    (_, unit), _ = cv2.getTextSize("Hg", FONT, 1.0, 1)
+    return height_px / unit
+
+
+def _backdrop(img: np.ndarray, x0: int, y0: int, x1: int, y1: int) -> None:
+    """Darken a rectangle in place (clipped to the image), for text to sit on."""
+    h, w = img.shape[:2]
+    x0, y0, x1, y1 = max(0, x0), max(0, y0), min(w, x1), min(h, y1)
+    if x1 > x0 and y1 > y0:
+        img[y0:y1, x0:x1] = (img[y0:y1, x0:x1] * (1 - BACKDROP_OPACITY)).astype(img.dtype)
+
+
+def _text(img, text: str, x: int, y: int, scale: float, thick: int, colour) -> None:
+    cv2.putText(img, text, (x, y), FONT, scale, colour, thick, cv2.LINE_AA)
+
+
+def blur_faces(frame: np.ndarray, faces: Iterable[FaceResult]) -> np.ndarray:
+    """A copy of ``frame`` with each face box pixelated and blurred beyond recognition; the pixels
+    outside the boxes are left as they are."""
     out = frame.copy()
-    scale = max(0.4, min(out.shape[:2]) / 720)
+    H, W = out.shape[:2]
+    for face in faces:
+        x, y, w, h = face.box
+        x0, y0, x1, y1 = max(0, x), max(0, y), min(W, x + w), min(H, y + h)
+        if x1 - x0 < 2 or y1 - y0 < 2:
+            continue
+        roi = out[y0:y1, x0:x1]
+        side = min(x1 - x0, y1 - y0)
+        cells = (max(1, round(BLUR_CELLS * (x1 - x0) / side)), max(1, round(BLUR_CELLS * (y1 - y0) / side)))
+        coarse = cv2.resize(roi, cells, interpolation=cv2.INTER_AREA)
+        blocky = cv2.resize(coarse, (x1 - x0, y1 - y0), interpolation=cv2.INTER_NEAREST)
+        out[y0:y1, x0:x1] = cv2.GaussianBlur(blocky, (0, 0), max(1.0, side / (2 * BLUR_CELLS)))
+    return out
+
+
+def draw_faces(frame: np.ndarray, faces: Iterable[FaceResult], blur: bool = False) -> np.ndarray:
+    faces = list(faces)
+    out = blur_faces(frame, faces) if blur else frame.copy()
+    H, W = out.shape[:2]
+    th = text_px(H)
+    scale = _font_scale(th)
+    thick = max(1, th // 9)
+    pad = max(2, th // 4)
     for face in faces:
         x, y, w, h = face.box
         colour = COLOURS[face.dominant] if face.reliable else UNRELIABLE
-        thick = max(1, int(2 * scale)) if face.reliable else 1
-        cv2.rectangle(out, (x, y), (x + w, y + h), colour, thick)
+        box_thick = max(2, th // 6) if face.reliable else max(1, th // 12)
+        cv2.rectangle(out, (x, y), (x + w, y + h), colour, box_thick)
+
+        # the label above the box (below it when there is no room), on its backdrop, after a swatch
         shown = float(face.probs[EMOTIONS.index(face.dominant)])
         label = f"#{face.face_id} {face.dominant} {shown:.0%}" + ("" if face.reliable else " ?")
-        cv2.putText(out, label, (x, max(12, y - 6)), cv2.FONT_HERSHEY_SIMPLEX, 0.6 * scale, colour,
-                    max(1, int(2 * scale)), cv2.LINE_AA)
-        bar_w, bar_h = max(40, w // 2), max(6, int(10 * scale))
-        bx = x + w + 6 if x + w + 6 + bar_w + 60 * scale < out.shape[1] else max(0, x - bar_w - 70)
+        (tw, _), base = cv2.getTextSize(label, FONT, scale, thick)
+        lw, lh = th + pad + tw + 2 * pad, th + base + 2 * pad
+        lx = min(max(0, x), max(0, W - lw))
+        ly = y - box_thick - lh if y - box_thick - lh >= 0 else min(H - lh, y + h + box_thick)
+        _backdrop(out, lx, ly, lx + lw, ly + lh)
+        cv2.rectangle(out, (lx + pad, ly + pad), (lx + pad + th - 1, ly + pad + th - 1), colour, -1)
+        _text(out, label, lx + 2 * pad + th, ly + pad + th, scale, thick, WHITE if face.reliable else LIGHT_GREY)
+
+        # the seven probabilities as bars with their names, beside the box
+        row = th + pad
+        names_w = max(cv2.getTextSize(e[:3], FONT, scale, thick)[0][0] for e in EMOTIONS)
+        bar_w = max(3 * th, min(6 * th, w))
+        pw, ph = pad + names_w + pad + bar_w + pad, len(EMOTIONS) * row + pad
+        px = x + w + box_thick + 2 if x + w + box_thick + 2 + pw <= W else max(0, x - box_thick - 2 - pw)
+        py = min(max(0, y), max(0, H - ph))
+        _backdrop(out, px, py, px + pw, py + ph)
         for i, (name, p) in enumerate(zip(EMOTIONS, face.probs)):
-            by = y + i * (bar_h + 3)
+            ry = py + pad + i * row
             bar_colour = COLOURS[name] if face.reliable else UNRELIABLE
-            cv2.rectangle(out, (bx, by), (bx + int(bar_w * float(p)), by + bar_h), bar_colour, -1)
-            cv2.putText(out, name[:3], (bx + bar_w + 4, by + bar_h), cv2.FONT_HERSHEY_SIMPLEX, 0.35 * scale,
-                        bar_colour, 1, cv2.LINE_AA)
+            _text(out, name[:3], px + pad, ry + th - 1, scale, thick, WHITE if face.reliable else LIGHT_GREY)
+            bx = px + 2 * pad + names_w
+            cv2.rectangle(out, (bx, ry + th // 5), (bx + bar_w, ry + th - 1), (70, 70, 70), -1)
+            if p > 0:
+                cv2.rectangle(out, (bx, ry + th // 5), (bx + max(1, int(bar_w * float(p))), ry + th - 1), bar_colour, -1)
     return out

@@ -11,12 +11,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, List, Optional, Protocol, Sequence
 
+import av
 import cv2
 import numpy as np
 
 from .annotate import draw_faces
 from .media import MediaError, TruncatedVideoError, VideoInfo, open_media, probe_video, read_image
 from .results import FaceResult
+from .video_out import AnnotatedVideo, VideoOutError
 
 
 class Sink(Protocol):
@@ -91,22 +93,31 @@ class RowSink:
 
 
 class AnnotatedSink:
-    """The media with boxes and labels drawn: an image file, or an MPEG-4 video at the analysed rate.
-    ``written`` says whether a file came out; ``error`` why not, when it could not be opened."""
+    """The media with boxes and labels drawn: an image file, or a video browsers play (video_out.py:
+    H.264 MP4 or VP9 WebM, with the original's sound and timing). ``source`` is the original, for its
+    sound; ``blur`` hides each face under its box. ``written`` says whether a file came out; ``error``
+    why not."""
 
-    def __init__(self, path):
+    def __init__(self, path, source=None, blur: bool = False):
         self.path = Path(path)
-        self.fps: Optional[float] = None
-        self.writer = None
+        self.source = source
+        self.blur = blur
+        self.video: Optional[AnnotatedVideo] = None
+        self.is_video = False
         self.written = False
         self.error = ""
 
     def begin(self, kind, info, frame_step) -> None:
-        self.fps = info.fps / frame_step if kind == "video" else None
+        self.is_video = kind == "video"
+        if self.is_video:
+            try:
+                self.video = AnnotatedVideo(self.path, info.fps, info.frame_count, frame_step, self.source)
+            except VideoOutError as exc:
+                self.error = str(exc)
 
     def frame(self, index, t, bgr, faces) -> None:
-        drawn = draw_faces(bgr, faces) if faces else bgr
-        if self.fps is None:                       # an image: without faces there is nothing to draw
+        drawn = draw_faces(bgr, faces, blur=self.blur) if faces else bgr
+        if not self.is_video:                      # an image: without faces there is nothing to draw
             if not faces:
                 return
             try:
@@ -117,15 +128,26 @@ class AnnotatedSink:
                 self.error = f"could not write the image {self.path} (is the extension an image format, " \
                              "and the folder writable?)"
             return
-        if self.writer is None:
-            h, w = bgr.shape[:2]
-            self.writer = cv2.VideoWriter(str(self.path), cv2.VideoWriter_fourcc(*"mp4v"), self.fps, (w, h))
-            if not self.writer.isOpened():
-                self.error = f"could not open {self.path} for writing a video"
-        if self.writer.isOpened():
-            self.writer.write(drawn)
+        if self.video is None:
+            return
+        try:
+            self.video.write(index, drawn)
+        except (VideoOutError, av.FFmpegError) as exc:
+            self.error = str(exc) if isinstance(exc, VideoOutError) else f"could not write the video {self.path}: {exc}"
+            self._drop()
+
+    def _drop(self) -> None:
+        video, self.video = self.video, None
+        try:
+            video.close()
+        except (av.FFmpegError, OSError):
+            pass
 
     def close(self) -> None:
-        if self.writer is not None:
-            self.writer.release()
-            self.written = self.path.exists() and self.path.stat().st_size > 0
+        if self.video is not None:
+            try:
+                self.video.close()
+            except (av.FFmpegError, OSError) as exc:
+                self.error = f"could not finish the video {self.path}: {exc}"
+            self.video = None
+            self.written = not self.error and self.path.exists() and self.path.stat().st_size > 0

@@ -1,20 +1,22 @@
-"""The JSON API for scripts: token (or session) authentication, each user sees their own analyses."""
+"""The JSON API for scripts: token (or session) authentication. Each user sees their own analyses and
+those of their studies; what they may change follows their role (models.py, the same rule as the pages)."""
 
 from __future__ import annotations
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
-from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 
 from . import services
 from .exports import csv_response, json_response
-from .models import Analysis, visible_analyses
-from .serializers import AnalysisSerializer, UploadSerializer
+from .models import Analysis, Role, Study, analysis_role, study_role, visible_analyses, visible_studies
+from .serializers import (AnalysisEditSerializer, AnalysisSerializer, MemberSerializer, StudySerializer,
+                          UploadIntoStudySerializer)
 from .validation import UploadRefused, refuse_oversized_request
 
 
@@ -38,30 +40,73 @@ def _unavailable(exc: services.QueueUnavailable) -> Response:
     return Response({"detail": str(exc)}, status=status.HTTP_503_SERVICE_UNAVAILABLE, headers={"Retry-After": "60"})
 
 
+def _refused(exc: services.Refused) -> ValidationError:
+    return ValidationError({exc.field or "detail": [str(exc)]})
+
+
+def _require(user, analysis: Analysis, need: str) -> None:
+    """403 for an analysis the user sees but may not change this way (one they do not see is a 404)."""
+    if Role.RANK[analysis_role(user, analysis)] < Role.RANK[need]:
+        raise PermissionDenied("You may view this analysis but not change it: that takes the editor role in its "
+                               "study." if need == Role.EDITOR else "Only the study's owner may delete its analyses.")
+
+
+STATUS_FILTER = OpenApiParameter("status", str, enum=Analysis.Status.values, description="only analyses in this state")
+STUDY_FILTER = OpenApiParameter("study", int, description="only the analyses of this study (its id)")
+
+
 class AnalysisViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.DestroyModelMixin,
                       viewsets.GenericViewSet):
     serializer_class = AnalysisSerializer
-    parser_classes = [MultiPartParser, FormParser]
+    parser_classes = [MultiPartParser, FormParser, JSONParser]
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):      # schema generation has no real user
             return Analysis.objects.none()
-        return visible_analyses(self.request.user)
+        qs = visible_analyses(self.request.user)
+        if self.action != "list":
+            return qs
+        wanted = self.request.query_params
+        if wanted.get("status"):
+            if wanted["status"] not in Analysis.Status.values:
+                raise ValidationError({"status": [f"One of: {', '.join(Analysis.Status.values)}."]})
+            qs = qs.filter(status=wanted["status"])
+        if wanted.get("study"):
+            if not wanted["study"].isdigit():
+                raise ValidationError({"study": ["A study's id, a whole number."]})
+            qs = qs.filter(study_id=int(wanted["study"]))
+        return qs
 
-    @extend_schema(request={"multipart/form-data": UploadSerializer}, responses={201: AnalysisSerializer,
-                   400: OpenApiResponse(description="the upload was refused; the field named says why"),
+    @extend_schema(parameters=[STATUS_FILTER, STUDY_FILTER])
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
+
+    @extend_schema(request={"multipart/form-data": UploadIntoStudySerializer}, responses={201: AnalysisSerializer,
+                   400: OpenApiResponse(description="the upload was refused; the field named says why (several "
+                                                    "files in one request are refused: send one per request)"),
+                   403: OpenApiResponse(description="you may view the study but not upload into it"),
                    503: OpenApiResponse(description="the job queue is unavailable; nothing was stored")})
     def create(self, request):
         try:
             refuse_oversized_request(request.META.get("CONTENT_LENGTH"))
         except UploadRefused as exc:
             raise ValidationError({"file": [str(exc)]})
-        form = UploadSerializer(data=request.data)
+        sent = sum(len(request.FILES.getlist(k)) for k in request.FILES)
+        if sent > 1:
+            raise ValidationError({"file": [f"{sent} files were sent; send one file per request (nothing was "
+                                            "stored)."]})
+        form = UploadIntoStudySerializer(data=request.data)
         form.is_valid(raise_exception=True)
         data = form.validated_data
+        study = self._study_to_upload_into(data.get("study"))
         try:
             analysis = services.create_analysis(request.user, data["file"], data.get("title", ""),
-                                                data.get("notes", ""), data.get("frame_step"))
+                                                data.get("notes", ""), data.get("frame_step"), study=study,
+                                                participant=data.get("participant", ""),
+                                                condition=data.get("condition", ""))
+        except services.Refused as exc:
+            raise _refused(exc)
         except UploadRefused as exc:
             raise ValidationError({"file": [str(exc)]})
         except services.QueueUnavailable as exc:
@@ -69,14 +114,49 @@ class AnalysisViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.D
         body = AnalysisSerializer(analysis, context={"request": request}).data
         return Response(body, status=status.HTTP_201_CREATED, headers={"Location": body["url"]})
 
+    def _study_to_upload_into(self, pk):
+        if pk is None:
+            return None
+        study = visible_studies(self.request.user).filter(pk=pk).first()
+        if study is None:
+            raise ValidationError({"study": [f"There is no study {pk} that you are a member of."]})
+        if Role.RANK[study_role(self.request.user, study)] < Role.RANK[Role.EDITOR]:
+            raise PermissionDenied("Uploading into this study takes the editor role; you may view it only.")
+        return study
+
+    @extend_schema(request=AnalysisEditSerializer, responses={200: AnalysisSerializer,
+                   400: OpenApiResponse(description="a change was refused; the field named says why"),
+                   403: OpenApiResponse(description="you may view this analysis but not change it")})
+    def partial_update(self, request, pk=None):
+        analysis = self.get_object()
+        _require(request.user, analysis, Role.EDITOR)
+        form = AnalysisEditSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        unknown = set(request.data) - set(form.fields)
+        if unknown:
+            raise ValidationError({"detail": [f"These cannot be changed here: {', '.join(sorted(unknown))}. "
+                                              f"Editable: {', '.join(form.fields)}."]})
+        try:
+            analysis = services.update_analysis(analysis, **form.validated_data)
+        except services.Refused as exc:
+            raise _refused(exc)
+        return Response(AnalysisSerializer(analysis, context={"request": request}).data)
+
+    @extend_schema(responses={204: None, 403: OpenApiResponse(description="only the study's owner deletes")})
+    def destroy(self, request, *args, **kwargs):
+        _require(request.user, self.get_object(), Role.OWNER)
+        return super().destroy(request, *args, **kwargs)
+
     def perform_destroy(self, instance):
         services.delete_analysis(instance)
 
     @extend_schema(request=None, responses={202: AnalysisSerializer, 409: OpenApiResponse(description="still queued or running"),
+                                            403: OpenApiResponse(description="you may view it only"),
                                             503: OpenApiResponse(description="the job queue is unavailable")})
     @action(detail=True, methods=["post"])
     def rerun(self, request, pk=None):
         analysis = self.get_object()
+        _require(request.user, analysis, Role.EDITOR)
         if not analysis.finished:
             # also keeps a file that crashes workers from being queued again and again
             return Response({"detail": "This analysis is still queued or running."}, status=status.HTTP_409_CONFLICT)
@@ -98,3 +178,50 @@ class AnalysisViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.D
     @action(detail=True, methods=["get"], url_path="results.json", renderer_classes=[JSONRenderer])
     def results_json(self, request, pk=None):
         return json_response(request._request, self.get_object())
+
+
+class StudyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, mixins.DestroyModelMixin,
+                   viewsets.GenericViewSet):
+    """Studies you own or are a member of. Anyone signed in may create one (and owns it)."""
+
+    serializer_class = StudySerializer
+    parser_classes = [JSONParser, MultiPartParser, FormParser]
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Study.objects.none()
+        return visible_studies(self.request.user).prefetch_related("memberships__user", "participants", "conditions")
+
+    def perform_create(self, serializer):
+        try:
+            serializer.instance = services.create_study(self.request.user, serializer.validated_data["name"],
+                                                        serializer.validated_data.get("description", ""))
+        except services.Refused as exc:
+            raise _refused(exc)
+
+    @extend_schema(responses={204: None, 403: OpenApiResponse(description="only the study's owner deletes it")},
+                   description="Deletes the study with its analyses and their files.")
+    def destroy(self, request, *args, **kwargs):
+        study = self.get_object()
+        if study_role(request.user, study) != Role.OWNER:
+            raise PermissionDenied("Only the study's owner may delete it.")
+        services.delete_study(study)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(request=MemberSerializer, responses={200: StudySerializer,
+                   400: OpenApiResponse(description="no such user, or a role other than viewer or editor"),
+                   403: OpenApiResponse(description="only the study's owner manages members")},
+                   description="Adds a member by username, or changes their role (viewer or editor).")
+    @action(detail=True, methods=["post"])
+    def members(self, request, pk=None):
+        study = self.get_object()
+        if study_role(request.user, study) != Role.OWNER:
+            raise PermissionDenied("Only the study's owner may change its members.")
+        form = MemberSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        try:
+            services.set_member(study, form.validated_data["user"]["username"], form.validated_data["role"])
+        except services.Refused as exc:
+            raise _refused(exc)
+        study = self.get_queryset().get(pk=study.pk)
+        return Response(StudySerializer(study, context={"request": request}).data)

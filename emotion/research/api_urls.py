@@ -1,10 +1,28 @@
+from django.urls import path, re_path
 from rest_framework.routers import SimpleRouter
 
-from .api import AnalysisViewSet
+from . import api_stats
+from .api import AnalysisViewSet, StudyViewSet
+from .api_docs import ApiDocs, ApiIndex
 
 router = SimpleRouter()
 # The slash is optional: /api/analyses/7/results.csv reads better without one, and scripts
 # that add one still work.
 router.trailing_slash = "/?"
 router.register("analyses", AnalysisViewSet, basename="analysis")
-urlpatterns = router.urls
+router.register("studies", StudyViewSet, basename="study")
+urlpatterns = [
+    path("", ApiIndex.as_view(), name="api-index"),
+    path("docs/", ApiDocs.as_view(), name="api-docs"),
+    # a study's statistics and exports, an analysis' baseline and hand labels (api_stats.py)
+    re_path(r"^studies/(?P<pk>[0-9]+)/summary/?$", api_stats.StudySummaryView.as_view(), name="study-summary"),
+    re_path(r"^studies/(?P<pk>[0-9]+)/results\.csv/?$", api_stats.StudyResultsCSV.as_view(), name="study-results-csv"),
+    re_path(r"^studies/(?P<pk>[0-9]+)/results\.json/?$", api_stats.StudyResultsJSON.as_view(),
+            name="study-results-json"),
+    re_path(r"^studies/(?P<pk>[0-9]+)/summary\.csv/?$", api_stats.StudySummaryCSV.as_view(), name="study-summary-csv"),
+    re_path(r"^analyses/(?P<pk>[0-9]+)/baseline/?$", api_stats.AnalysisBaselineView.as_view(), name="analysis-baseline"),
+    re_path(r"^analyses/(?P<pk>[0-9]+)/labels/?$", api_stats.AnalysisLabelsView.as_view(), name="analysis-labels"),
+    re_path(r"^analyses/(?P<pk>[0-9]+)/agreement/?$", api_stats.AnalysisAgreementView.as_view(),
+            name="analysis-agreement"),
+    *router.urls,
+]

@@ -135,7 +135,9 @@ def _analyse(analysis: Analysis, path: str, work: str):
     info = None if is_image else VideoInfo(fps=analysis.fps, frame_count=analysis.frame_count,
                                            width=analysis.width, height=analysis.height)
     rows = RowSink(engine.version)
-    annotated = AnnotatedSink(os.path.join(work, "annotated.jpg" if is_image else "annotated.mp4"))
+    # the annotated copy: H.264 MP4 with the original's sound (a browser plays it on the timeline page)
+    annotated = AnnotatedSink(os.path.join(work, "annotated.jpg" if is_image else "annotated.mp4"), source=path,
+                              blur=settings.FER_BLUR_FACES)
     outcome = run_media(engine, path, [rows, annotated], kind=analysis.kind, info=info,
                         frame_step=max(1, analysis.frame_step), progress=None if is_image else _Ticker(analysis),
                         max_seconds=settings.FER_MAX_VIDEO_SECONDS)

@@ -1,10 +1,11 @@
+from django.urls import reverse
 from rest_framework import serializers
 
 from fersite.badtext import bad_character
 
 from .exports import media_facts
-from .models import Analysis
-from .services import MAX_FRAME_STEP
+from .models import Analysis, Study, StudyMember, study_role
+from .services import MAX_FRAME_STEP, MAX_TAG_LENGTH, MAX_TAGS
 
 
 class AnalysisSerializer(serializers.ModelSerializer):
@@ -13,10 +14,12 @@ class AnalysisSerializer(serializers.ModelSerializer):
     url = serializers.SerializerMethodField()
     results_csv = serializers.SerializerMethodField()
     results_json = serializers.SerializerMethodField()
+    participant = serializers.SlugRelatedField(slug_field="code", read_only=True, help_text="its code")
+    condition = serializers.SlugRelatedField(slug_field="name", read_only=True)
 
     class Meta:
         model = Analysis
-        fields = ["id", "title", "notes", "kind", "status", "progress", "error", "notice", "media", "model_version",
+        fields = ["id", "title", "notes", "study", "participant", "condition", "tags", "is_baseline", "kind", "status", "progress", "error", "notice", "media", "model_version",
                   "result_count", "face_count", "summary", "created_at", "started_at", "finished_at", "elapsed",
                   "url", "results_csv", "results_json"]
         read_only_fields = fields
@@ -53,3 +56,68 @@ class UploadSerializer(serializers.Serializer):
     title = serializers.CharField(max_length=200, required=False, allow_blank=True, validators=[clean_text])
     notes = serializers.CharField(required=False, allow_blank=True, validators=[clean_text])
     frame_step = serializers.IntegerField(min_value=1, max_value=MAX_FRAME_STEP, required=False)
+
+
+class UploadIntoStudySerializer(UploadSerializer):
+    study = serializers.IntegerField(required=False, allow_null=True, help_text="the id of a study you may upload "
+                                                                                  "into (owner or editor)")
+    participant = serializers.CharField(max_length=64, required=False, allow_blank=True, validators=[clean_text],
+                                        help_text="the participant's code in the study; created when new")
+    condition = serializers.CharField(max_length=100, required=False, allow_blank=True, validators=[clean_text],
+                                      help_text="the condition's name in the study; created when new")
+
+
+class AnalysisEditSerializer(serializers.Serializer):
+    """PATCH /api/analyses/<id>/: any of these. participant and condition by code and name (created when
+    new; empty for none); is_baseline unmarks the participant's other baseline."""
+
+    title = serializers.CharField(max_length=200, required=False, allow_blank=True, validators=[clean_text])
+    notes = serializers.CharField(required=False, allow_blank=True, validators=[clean_text])
+    participant = serializers.CharField(max_length=64, required=False, allow_blank=True, allow_null=True,
+                                        validators=[clean_text])
+    condition = serializers.CharField(max_length=100, required=False, allow_blank=True, allow_null=True,
+                                      validators=[clean_text])
+    tags = serializers.ListField(child=serializers.CharField(max_length=MAX_TAG_LENGTH, validators=[clean_text]),
+                                 max_length=MAX_TAGS, required=False)
+    is_baseline = serializers.BooleanField(required=False)
+
+
+class MemberSerializer(serializers.ModelSerializer):
+    username = serializers.CharField(source="user.username", max_length=150)
+    role = serializers.ChoiceField(choices=StudyMember.Role.choices)
+
+    class Meta:
+        model = StudyMember
+        fields = ["username", "role"]
+
+
+class StudySerializer(serializers.ModelSerializer):
+    owner = serializers.CharField(source="owner.username", read_only=True)
+    name = serializers.CharField(max_length=200, validators=[clean_text])
+    description = serializers.CharField(required=False, allow_blank=True, validators=[clean_text])
+    role = serializers.SerializerMethodField(help_text="yours: owner, editor or viewer")
+    members = MemberSerializer(source="memberships", many=True, read_only=True)
+    participants = serializers.SlugRelatedField(slug_field="code", many=True, read_only=True)
+    conditions = serializers.SlugRelatedField(slug_field="name", many=True, read_only=True)
+    analyses = serializers.SerializerMethodField(help_text="the URL listing its analyses")
+    url = serializers.SerializerMethodField(help_text="its page on the site")
+
+    class Meta:
+        model = Study
+        fields = ["id", "name", "description", "owner", "role", "created_at", "members", "participants", "conditions",
+                  "analyses", "url"]
+        read_only_fields = ["id", "owner", "created_at"]
+
+    def _abs(self, path: str) -> str:
+        request = self.context.get("request")
+        return request.build_absolute_uri(path) if request else path
+
+    def get_role(self, obj) -> str:
+        request = self.context.get("request")
+        return study_role(request.user, obj) if request else None
+
+    def get_analyses(self, obj) -> str:
+        return self._abs(f"/api/analyses/?study={obj.pk}")
+
+    def get_url(self, obj) -> str:
+        return self._abs(reverse("research:study", args=[obj.pk]))

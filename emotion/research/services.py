@@ -1,4 +1,5 @@
-"""Creating, re-running and deleting analyses: the one place the page, the API and the admin go through."""
+"""Creating, editing, re-running and deleting analyses and studies: the one place the pages, the API and
+the admin go through. Who may do what is decided by the callers, with the rule of models.py."""
 
 from __future__ import annotations
 
@@ -11,12 +12,15 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
 
-from .models import Analysis
+from fersite.badtext import bad_character
+
+from .models import Analysis, Condition, Participant, Study, StudyMember
 from .validation import UploadRefused, inspect_upload
 
 log = logging.getLogger(__name__)
 MAX_FRAME_STEP = 1000
 QUEUE_UNAVAILABLE = "The job queue is unavailable; try again in a minute."
+MAX_TAGS, MAX_TAG_LENGTH = 20, 40
 
 
 class QueueUnavailable(Exception):
@@ -60,15 +64,27 @@ def _enqueue(analysis: Analysis, undo) -> None:
     transaction.on_commit(send)
 
 
+class Refused(ValueError):
+    """An edit or a study change that cannot be made; ``field`` names the input at fault (None: the
+    request as a whole), the message says why in words the user can act on. Nothing was changed."""
+
+    def __init__(self, message: str, field: Optional[str] = None):
+        super().__init__(message)
+        self.field = field
+
+
 def create_analysis(owner, upload: UploadedFile, title: str = "", notes: str = "",
-                    frame_step: Optional[int] = None) -> Analysis:
+                    frame_step: Optional[int] = None, study: Optional[Study] = None,
+                    participant: str = "", condition: str = "") -> Analysis:
     """Check the upload (UploadRefused says why not), store it under a generated name, queue the job.
     Checking and storing happen outside the transaction: on SQLite a transaction holds the write lock,
     and workers writing progress must not wait for a large file to be probed and copied.
-    QueueUnavailable when the job cannot be queued: then neither the row nor the file is kept."""
+    QueueUnavailable when the job cannot be queued: then neither the row nor the file is kept.
+    In a study, the participant code and condition name are created when new (Refused if malformed)."""
     step = int(frame_step or 1)
     if not 1 <= step <= MAX_FRAME_STEP:
         raise UploadRefused(f"The frame step must be between 1 and {MAX_FRAME_STEP}.")
+    participant, condition = _study_key("participant", study, participant), _study_key("condition", study, condition)
     require_queue()
     facts = inspect_upload(upload)
     analysis = Analysis(
@@ -83,6 +99,10 @@ def create_analysis(owner, upload: UploadedFile, title: str = "", notes: str = "
 
     try:                            # a failed insert (or send) must not leave the stored file behind
         with transaction.atomic():
+            if study is not None:
+                analysis.study = study
+                analysis.participant = _participant(study, participant)
+                analysis.condition = _condition(study, condition)
             analysis.save()
             _enqueue(analysis, undo)
     except BaseException:
@@ -121,3 +141,141 @@ def delete_analysis(analysis: Analysis) -> None:
         analysis.delete()
         transaction.on_commit(lambda: [default_storage.delete(n) for n in names])
 
+
+
+# --- studies ---------------------------------------------------------------------------------------------
+
+MAX_KEY = {"participant": Participant._meta.get_field("code").max_length,
+           "condition": Condition._meta.get_field("name").max_length}
+
+
+def _study_key(field: str, study: Optional[Study], value: Optional[str]) -> str:
+    """A participant code or condition name, stripped and checked: "" means none."""
+    value = (value or "").strip()
+    if not value:
+        return ""
+    if study is None:
+        raise Refused(f"A {field} belongs to a study: choose the study first.", field)
+    if len(value) > MAX_KEY[field]:
+        raise Refused(f"The {field} is longer than {MAX_KEY[field]} characters.", field)
+    what = bad_character(value)
+    if what:
+        raise Refused(f"The {field} contains {what}; remove it and send again.", field)
+    return value
+
+
+def _participant(study: Study, code: str) -> Optional[Participant]:
+    return Participant.objects.get_or_create(study=study, code=code)[0] if code else None
+
+
+def _condition(study: Study, name: str) -> Optional[Condition]:
+    return Condition.objects.get_or_create(study=study, name=name)[0] if name else None
+
+
+def create_study(owner, name: str, description: str = "") -> Study:
+    name = (name or "").strip()
+    if not name:
+        raise Refused("Give the study a name.", "name")
+    if len(name) > 200:
+        raise Refused("The name is longer than 200 characters.", "name")
+    return Study.objects.create(owner=owner, name=name, description=description or "")
+
+
+def set_member(study: Study, username: str, role: str) -> StudyMember:
+    """Add a member by username, or change their role."""
+    from django.contrib.auth import get_user_model
+
+    if role not in StudyMember.Role.values:
+        raise Refused(f"The role must be one of: {', '.join(StudyMember.Role.values)}.", "role")
+    user = get_user_model().objects.filter(username=(username or "").strip(), is_active=True).first()
+    if user is None:
+        raise Refused(f"There is no active user named “{(username or '').strip()[:150]}”.", "username")
+    if user.pk == study.owner_id:
+        raise Refused("The study's owner is already in it, with every right.", "username")
+    member, _ = StudyMember.objects.update_or_create(study=study, user=user, defaults={"role": role})
+    return member
+
+
+def remove_member(study: Study, user_id: int) -> bool:
+    return StudyMember.objects.filter(study=study, user_id=user_id).delete()[0] > 0
+
+
+def delete_study(study: Study) -> int:
+    """The study, its participants, conditions and members, and its analyses with their files (after the
+    commit, so a rollback keeps them). Returns how many analyses went."""
+    names = []
+    with transaction.atomic():
+        analyses = list(study.analyses.all())
+        for a in analyses:
+            names += [n for n in (a.file.name, a.annotated.name) if n]
+            a.delete()
+        study.delete()
+        transaction.on_commit(lambda: [default_storage.delete(n) for n in names])
+    return len(analyses)
+
+
+def clean_tags(value) -> list:
+    """A list of short labels from a list or a comma-separated string: stripped, empty ones dropped,
+    duplicates dropped (first spelling kept)."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        value = value.split(",")
+    if not isinstance(value, (list, tuple)) or not all(isinstance(t, str) for t in value):
+        raise Refused("Tags must be a list of short texts.", "tags")
+    tags, seen = [], set()
+    for t in (t.strip() for t in value):
+        if not t or t.lower() in seen:
+            continue
+        if len(t) > MAX_TAG_LENGTH:
+            raise Refused(f"The tag “{t[:MAX_TAG_LENGTH]}…” is longer than {MAX_TAG_LENGTH} characters.", "tags")
+        what = bad_character(t)
+        if what:
+            raise Refused(f"A tag contains {what}; remove it and send again.", "tags")
+        seen.add(t.lower())
+        tags.append(t)
+    if len(tags) > MAX_TAGS:
+        raise Refused(f"At most {MAX_TAGS} tags.", "tags")
+    return tags
+
+
+EDITABLE = ("title", "notes", "participant", "condition", "tags", "is_baseline")
+
+
+def update_analysis(analysis: Analysis, **changes) -> Analysis:
+    """Change some of EDITABLE (participant and condition by code and name, created when new; "" for
+    none). Marking it the participant's baseline unmarks the participant's other one, in the same
+    transaction. Refused, naming the field, when a change cannot be made; then nothing is changed."""
+    unknown = set(changes) - set(EDITABLE)
+    if unknown:
+        raise Refused(f"These cannot be changed: {', '.join(sorted(unknown))}.")
+    # everything is checked before anything is set: a refusal leaves the analysis as it was, in memory too
+    new = {}
+    if "title" in changes:
+        new["title"] = (changes["title"] or "").strip()
+        if len(new["title"]) > 200:
+            raise Refused("The title is longer than 200 characters.", "title")
+    if "notes" in changes:
+        new["notes"] = changes["notes"] or ""
+    if "tags" in changes:
+        new["tags"] = clean_tags(changes["tags"])
+    keys = {f: _study_key(f, analysis.study, changes[f]) for f in ("participant", "condition") if f in changes}
+    has_participant = bool(keys["participant"]) if "participant" in keys else analysis.participant_id is not None
+    baseline = bool(changes["is_baseline"]) if "is_baseline" in changes else analysis.is_baseline
+    if baseline and not has_participant:
+        if changes.get("is_baseline"):
+            raise Refused("Only an analysis with a participant can be the participant's baseline.", "is_baseline")
+        baseline = False            # its participant was removed: it is nobody's baseline now
+    with transaction.atomic():
+        for field, value in new.items():
+            setattr(analysis, field, value)
+        if "participant" in keys:
+            analysis.participant = _participant(analysis.study, keys["participant"])
+        if "condition" in keys:
+            analysis.condition = _condition(analysis.study, keys["condition"])
+        analysis.is_baseline = baseline
+        if baseline:
+            Analysis.objects.filter(participant=analysis.participant, is_baseline=True).exclude(
+                pk=analysis.pk).update(is_baseline=False)
+        analysis.save(update_fields=["title", "notes", "tags", "participant", "condition", "is_baseline"])
+    return analysis

@@ -12,7 +12,7 @@ from typing import Iterable, Iterator, Optional
 
 from asgiref.sync import sync_to_async
 from django.core.handlers.asgi import ASGIRequest
-from django.http import StreamingHttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 from django.utils.http import content_disposition_header
 
 _END = object()
@@ -46,12 +46,54 @@ def stream(request, chunks: Iterable, content_type: str, filename: str, attachme
     return res
 
 
-def file_chunks(storage, name: str) -> Iterator[bytes]:
+def file_chunks(storage, name: str, start: int = 0, length: Optional[int] = None) -> Iterator[bytes]:
     with storage.open(name, "rb") as fh:
-        while chunk := fh.read(FILE_BLOCK):
+        if start:
+            fh.seek(start)
+        left = length
+        while (left is None or left > 0) and (chunk := fh.read(FILE_BLOCK if left is None else min(FILE_BLOCK, left))):
+            if left is not None:
+                left -= len(chunk)
             yield chunk
 
 
+def byte_range(header: Optional[str], size: int):
+    """(first, last) byte of a single ``Range: bytes=...`` request, None to send the whole file (no
+    header, a form not understood, several ranges), or "unsatisfiable" (it starts past the end)."""
+    if not header or not header.startswith("bytes=") or "," in header:
+        return None
+    first, sep, last = header[6:].strip().partition("-")
+    if not sep:
+        return None
+    try:
+        if first == "":                       # the last N bytes
+            n = int(last)
+            return (max(0, size - n), size - 1) if n > 0 and size else "unsatisfiable"
+        start = int(first)
+        end = int(last) if last else size - 1
+    except ValueError:
+        return None
+    if start >= size:
+        return "unsatisfiable"
+    return (start, min(end, size - 1)) if end >= start else None
+
+
 def stream_file(request, fieldfile, content_type: str, filename: str, attachment: bool = True):
+    """The file, or the one byte range asked for (206): a <video> seeks by asking for the part it needs."""
     storage, name = fieldfile.storage, fieldfile.name
-    return stream(request, file_chunks(storage, name), content_type, filename, attachment, storage.size(name))
+    size = storage.size(name)
+    # If-Range would need a validator this response does not give: the whole file then
+    wanted = None if "If-Range" in request.headers else byte_range(request.headers.get("Range"), size)
+    if wanted == "unsatisfiable":
+        res = HttpResponse(status=416)
+        res["Content-Range"] = f"bytes */{size}"
+    elif wanted is None:
+        res = stream(request, file_chunks(storage, name), content_type, filename, attachment, size)
+    else:
+        first, last = wanted
+        res = stream(request, file_chunks(storage, name, first, last - first + 1), content_type, filename, attachment,
+                     last - first + 1)
+        res.status_code = 206
+        res["Content-Range"] = f"bytes {first}-{last}/{size}"
+    res["Accept-Ranges"] = "bytes"
+    return res

@@ -1,15 +1,21 @@
 from django.urls import path
 
-from . import views
+from . import stats_views, study_views, views
 
 app_name = "research"
 urlpatterns = [
     path("", views.analysis_list, name="list"),
     path("<int:pk>/", views.analysis_detail, name="detail"),
+    path("<int:pk>/edit", views.edit, name="edit"),
     path("<int:pk>/frames/<int:frame>.jpg", views.frame_image, name="frame"),
     path("<int:pk>/results.csv", views.download_csv, name="csv"),
     path("<int:pk>/annotated", views.download_annotated, name="annotated"),
     path("<int:pk>/original", views.original, name="original"),
     path("<int:pk>/rerun", views.rerun, name="rerun"),
     path("<int:pk>/delete", views.delete, name="delete"),
+    path("<int:pk>/labels", stats_views.upload_labels, name="labels"),
+    path("studies/", study_views.study_list, name="studies"),
+    path("studies/<int:pk>/", study_views.study_detail, name="study"),
+    path("studies/<int:pk>/members", study_views.study_members, name="study_members"),
+    path("studies/<int:pk>/delete", study_views.study_delete, name="study_delete"),
 ]

@@ -1,4 +1,5 @@
-"""The researcher's pages: upload and list, one analysis' timeline, frames with boxes, downloads."""
+"""The researcher's pages: upload and list, one analysis' timeline and its editing, frames with boxes,
+downloads. The study pages are in study_views.py."""
 
 from __future__ import annotations
 
@@ -19,8 +20,9 @@ import cv2  # noqa: E402,I001 - after emotion.ml, which sets OpenCV's image limi
 
 from . import services
 from .exports import csv_response, download_name
-from .models import Analysis, FrameResult, visible_analyses
+from .models import Analysis, FrameResult, Role, Study, analysis_role, visible_analyses
 from .runner import local_copy, refuse_over_limit
+from .player import video_offset
 from .streaming import stream_file
 from .validation import MIME, MediaFacts, UploadRefused, without_path
 
@@ -30,10 +32,26 @@ def _own(request, pk: int) -> Analysis:
     return get_object_or_404(visible_analyses(request.user), pk=pk)
 
 
+NOT_ALLOWED = {
+    Role.EDITOR: "You may view this analysis but not change it: that takes the editor role in its study.",
+    Role.OWNER: "Only the study's owner may delete its analyses.",
+}
+
+
+def allowed(request, analysis: Analysis, need: str):
+    """None when the user's role allows ``need`` (models.analysis_role), else the 403 page that says why.
+    Only for analyses the user can see: others are 404s (see _own)."""
+    if Role.RANK[analysis_role(request.user, analysis)] >= Role.RANK[need]:
+        return None
+    from fersite.throttle import refusal
+
+    return refusal(request, 403, "Not allowed", NOT_ALLOWED[need])
+
+
 @login_required
 def analysis_list(request):
     if request.method == "POST":
-        return _upload(request)
+        return upload(request)
     page = Paginator(visible_analyses(request.user), 25).get_page(request.GET.get("page"))
     return render(request, "research/list.html", {"page": page, "limits": _limits()})
 
@@ -42,33 +60,41 @@ def _limits() -> dict:
     return {"max_mb": settings.FER_MAX_UPLOAD_MB, "max_minutes": settings.FER_MAX_VIDEO_SECONDS / 60}
 
 
-def _upload(request):
+def upload(request, study: Study = None):
+    """The upload form of the analyses list, and of a study's page (with a participant and a condition).
+    The caller has checked that the user may upload into ``study``."""
+    back = reverse("research:study", args=[study.pk]) if study else reverse("research:list")
     files = request.FILES.getlist("files")
     if not files:
         messages.error(request, "Choose at least one image or video to upload.")
-        return _go(request, reverse("research:list"))
+        return _go(request, back)
     title, notes = request.POST.get("title", ""), request.POST.get("notes", "")
+    keys = {"participant": request.POST.get("participant", ""), "condition": request.POST.get("condition", "")}
     try:
         step = int(request.POST.get("frame_step") or 1)
     except ValueError:
         messages.error(request, "The frame step must be a whole number.")
-        return _go(request, reverse("research:list"))
+        return _go(request, back)
     created = []
     for i, f in enumerate(files):
         try:
             created.append(services.create_analysis(request.user, f, title if len(files) == 1 else
-                                                    (f"{title} · {f.name}" if title else ""), notes, step))
+                                                    (f"{title} · {f.name}" if title else ""), notes, step,
+                                                    study=study, **keys))
+        except services.Refused as exc:       # the same for every file: say it once
+            messages.error(request, str(exc))
+            return _go(request, back)
         except UploadRefused as exc:
             messages.error(request, f"{f.name}: {exc}")
         except services.QueueUnavailable as exc:
-            return _unavailable(request, exc, created, files[i:])
+            return _unavailable(request, exc, created, files[i:], study)
     if created:
         messages.success(request, f"{len(created)} file{'s' if len(created) > 1 else ''} queued for analysis.")
-    target = created[0].get_absolute_url() if len(created) == 1 and len(files) == 1 else reverse("research:list")
+    target = created[0].get_absolute_url() if len(created) == 1 and len(files) == 1 else back
     return _go(request, target)
 
 
-def _unavailable(request, exc, created: list, left: list):
+def _unavailable(request, exc, created: list, left: list, study: Study = None):
     """503: the job queue cannot be reached. Nothing of the files left was stored (a file queued
     before the queue went away stays queued)."""
     message = str(exc)
@@ -78,8 +104,13 @@ def _unavailable(request, exc, created: list, left: list):
     if request.headers.get("X-Requested-With") == "XMLHttpRequest":
         return JsonResponse({"detail": message}, status=503, headers={"Retry-After": "60"})
     messages.error(request, message)
-    page = Paginator(visible_analyses(request.user), 25).get_page(1)
-    response = render(request, "research/list.html", {"page": page, "limits": _limits()}, status=503)
+    if study is not None:
+        from .study_views import study_page
+
+        response = study_page(request, study, status=503)
+    else:
+        page = Paginator(visible_analyses(request.user), 25).get_page(1)
+        response = render(request, "research/list.html", {"page": page, "limits": _limits()}, status=503)
     response["Retry-After"] = "60"
     return response
 
@@ -97,7 +128,47 @@ def analysis_detail(request, pk: int):
     faces = analysis.summary.get("per_face", []) if analysis.summary else []
     # one lane per tracked face in the faces chart, plus room for its axis
     lanes_height = 60 + 24 * max(1, len(faces))
-    return render(request, "research/detail.html", {"a": analysis, "faces": faces, "lanes_height": lanes_height})
+    return render(request, "research/detail.html", {"a": analysis, "faces": faces, "lanes_height": lanes_height,
+                                                    "video_offset": video_offset(analysis),
+                                                    **edit_context(request, analysis)})
+
+
+def edit_context(request, analysis: Analysis, values: dict = None) -> dict:
+    """What templates/research/_analysis_edit.html needs: the user's role, and the values to show
+    (the analysis' own, or what was just sent when it was refused, so nothing typed is lost)."""
+    role = analysis_role(request.user, analysis)
+    shown = {"title": analysis.title, "notes": analysis.notes, "tags": ", ".join(analysis.tags),
+             "participant": analysis.participant.code if analysis.participant else "",
+             "condition": analysis.condition.name if analysis.condition else "", "is_baseline": analysis.is_baseline}
+    shown.update(values or {})
+    study = analysis.study
+    return {"role": role, "can_edit": Role.RANK[role] >= Role.RANK[Role.EDITOR], "can_delete": role == Role.OWNER,
+            "edit": shown, "participants": study.participants.all() if study else [],
+            "conditions": study.conditions.all() if study else []}
+
+
+@login_required
+def edit(request, pk: int):
+    """The edit form of an analysis (a part of its page; alone on GET), and its changes (POST)."""
+    analysis = _own(request, pk)
+    if request.method != "POST":
+        return render(request, "research/analysis_edit.html", {"a": analysis, "edit_open": True,
+                                                                **edit_context(request, analysis)})
+    denied = allowed(request, analysis, Role.EDITOR)
+    if denied:
+        return denied
+    changes = {f: request.POST.get(f, "") for f in ("title", "notes", "tags")}
+    if analysis.study_id:
+        changes.update({f: request.POST.get(f, "") for f in ("participant", "condition")})
+        changes["is_baseline"] = request.POST.get("is_baseline") == "on"
+    try:
+        services.update_analysis(analysis, **changes)
+    except services.Refused as exc:
+        fresh = Analysis.objects.get(pk=analysis.pk)
+        return render(request, "research/analysis_edit.html",
+                      {"a": fresh, "edit_error": str(exc), **edit_context(request, fresh, changes)}, status=400)
+    messages.success(request, "Saved.")
+    return redirect(analysis)
 
 
 @login_required
@@ -159,6 +230,8 @@ def download_annotated(request, pk: int):
 @login_required
 def original(request, pk: int):
     analysis = _own(request, pk)
+    if not analysis.file:         # deleted by the retention purge (emotion/privacy/retention.py)
+        raise Http404("The original file was deleted after its retention period")
     # The type comes from the checked content, never from the user's file name (an "x.html" that is
     # really a JPEG must not be served as a page), and it is always a download.
     return stream_file(request, analysis.file, MIME[analysis.media_format],
@@ -169,6 +242,9 @@ def original(request, pk: int):
 @require_POST
 def rerun(request, pk: int):
     analysis = _own(request, pk)
+    denied = allowed(request, analysis, Role.EDITOR)
+    if denied:
+        return denied
     if not analysis.finished:
         messages.error(request, "This analysis is still queued or running.")
     else:
@@ -184,7 +260,10 @@ def rerun(request, pk: int):
 @require_POST
 def delete(request, pk: int):
     analysis = _own(request, pk)
-    name = str(analysis)
+    denied = allowed(request, analysis, Role.OWNER)
+    if denied:
+        return denied
+    name, study = str(analysis), analysis.study_id
     services.delete_analysis(analysis)
     messages.success(request, f"Deleted “{name}” and its files.")
-    return redirect("research:list")
+    return redirect("research:study", study) if study else redirect("research:list")

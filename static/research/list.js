@@ -1,11 +1,12 @@
-// The analyses list: refuse an oversized file before uploading it, show the upload's progress,
+// The analyses list (and a study's page): refuse an oversized file before uploading it, show the upload's progress,
 // and refresh the rows of analyses that are still queued or running.
 (function () {
   const form = document.getElementById("upload-form");
   const input = document.getElementById("files");
   const error = document.getElementById("upload-error");
-  const maxBytes = Number(form.dataset.maxBytes);     // FER_MAX_UPLOAD_MB, from the page
-  form.addEventListener("submit", (ev) => {
+  // a study's viewer has no upload form: the rows are still followed
+  const maxBytes = form ? Number(form.dataset.maxBytes) : 0;     // FER_MAX_UPLOAD_MB, from the page
+  if (form) form.addEventListener("submit", (ev) => {
     const big = Array.from(input.files).filter((f) => f.size > maxBytes);
     if (big.length) {
       ev.preventDefault();
@@ -63,8 +64,8 @@
         status.title = a.error || "";
         if (a.status === "done" || a.status === "failed") {
           row.dataset.finished = "1";
-          row.cells[4].textContent = a.face_count;
-          row.cells[5].textContent = a.elapsed != null ? `${a.elapsed.toFixed(1)} s` : "";
+          row.querySelector(".faces").textContent = a.face_count;
+          row.querySelector(".took").textContent = a.elapsed != null ? `${a.elapsed.toFixed(1)} s` : "";
         }
       } catch (e) { /* the next round tries again */ }
     }

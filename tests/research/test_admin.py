@@ -38,7 +38,7 @@ def test_list_filters_search_and_timeline_link(admin_client, analysed):
 
 def test_change_page_shows_the_summary_not_thousands_of_rows(admin_client, analysed):
     page = admin_client.get(f"/admin/research/analysis/{analysed[0].pk}/change/").content.decode()
-    assert "share_of_time" in page and "FrameResult" not in page and "inline-group" not in page
+    assert "share of time" in page and "FrameResult" not in page and "inline-group" not in page
 
 
 def test_export_and_rerun_actions(admin_client, analysed, django_capture_on_commit_callbacks):

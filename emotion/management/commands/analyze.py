@@ -23,7 +23,11 @@ class Command(BaseCommand):
         parser.add_argument("--format", choices=("table", "csv", "json"), default="table")
         parser.add_argument("--out", type=Path, help="write the results here instead of standard output")
         parser.add_argument("--annotate", type=Path, metavar="FILE",
-                            help="also write the media with boxes, labels and probabilities drawn (.mp4 or image)")
+                            help="also write the media with boxes, labels and probabilities drawn: an image, or "
+                                 "a video as .mp4 (H.264) or .webm (VP9), with the original's sound")
+        parser.add_argument("--blur", action="store_true", default=None,
+                            help="blur every face beyond recognition in the --annotate copy, keeping its box and "
+                                 "labels (default: the FER_BLUR_FACES setting)")
         parser.add_argument("--frame-step", type=int, default=1, help="analyse every N-th frame of a video")
         parser.add_argument("--checkpoint", type=Path, help="model checkpoint (default: the shipped one)")
         parser.add_argument("--no-progress", action="store_true")
@@ -39,7 +43,8 @@ class Command(BaseCommand):
             raise CommandError(f"cannot load the model checkpoint {checkpoint or '(shipped)'}: {exc}")
         rows = RowSink(engine.version)
         sinks = [rows]
-        annotated = AnnotatedSink(opts["annotate"]) if opts["annotate"] else None
+        blur = settings.FER_BLUR_FACES if opts["blur"] is None else opts["blur"]
+        annotated = AnnotatedSink(opts["annotate"], source=path, blur=blur) if opts["annotate"] else None
         if annotated is not None:
             sinks.append(annotated)
         bar = tqdm(unit="frame", desc=path.name, file=sys.stderr, disable=opts["no_progress"])

@@ -1,0 +1,115 @@
+"""The study pages: the list of one's studies with a create form, and a study's page (its analyses,
+participants, conditions and members; uploads into it; managing members; deleting it). Who may do what
+is models.study_role: viewers read, editors also upload, the owner (and staff) also manage and delete."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db.models import Count
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from fersite.throttle import refusal
+
+from . import services
+from .models import Role, Study, study_role, visible_analyses, visible_studies
+from .views import _limits, upload
+
+NEEDS = {Role.EDITOR: "Uploading into this study takes the editor role; you may view it only.",
+         Role.OWNER: "Only the study's owner may do this."}
+
+
+def _study(request, pk: int) -> tuple:
+    """The study and the user's role in it; a study the user is not in is a 404, like an analysis."""
+    study = get_object_or_404(visible_studies(request.user), pk=pk)
+    return study, study_role(request.user, study)
+
+
+def _denied(request, role: str, need: str):
+    if Role.RANK[role] >= Role.RANK[need]:
+        return None
+    return refusal(request, 403, "Not allowed", NEEDS[need])
+
+
+@login_required
+def study_list(request):
+    if request.method == "POST":
+        name, description = request.POST.get("name", ""), request.POST.get("description", "")
+        try:
+            study = services.create_study(request.user, name, description)
+        except services.Refused as exc:
+            messages.error(request, str(exc))
+            return _list_page(request, {"name": name, "description": description}, status=400)
+        messages.success(request, f"Created the study “{study}”. Add members and upload its videos below.")
+        return redirect("research:study", study.pk)
+    return _list_page(request)
+
+
+def _list_page(request, sent: dict = None, status: int = 200):
+    studies = visible_studies(request.user).annotate(analysis_count=Count("analyses"))
+    studies = [(s, study_role(request.user, s)) for s in studies]
+    return render(request, "research/study_list.html", {"studies": studies, "sent": sent or {}}, status=status)
+
+
+@login_required
+def study_detail(request, pk: int):
+    study, role = _study(request, pk)
+    if request.method == "POST":
+        denied = _denied(request, role, Role.EDITOR)
+        return denied or upload(request, study)
+    return study_page(request, study)
+
+
+def study_page(request, study: Study, status: int = 200):
+    role = study_role(request.user, study)
+    analyses = (visible_analyses(request.user).filter(study=study)
+                .order_by("participant__code", "condition__name", "-created_at"))
+    page = Paginator(analyses, 50).get_page(request.GET.get("page"))
+    return render(request, "research/study_detail.html", {
+        "study": study, "role": role, "page": page, "limits": _limits(),
+        "can_upload": Role.RANK[role] >= Role.RANK[Role.EDITOR], "is_owner": role == Role.OWNER,
+        "members": study.memberships.select_related("user").order_by("user__username"),
+        "participants": study.participants.all(), "conditions": study.conditions.all(),
+        "member_roles": [Role.VIEWER, Role.EDITOR],
+    }, status=status)
+
+
+@login_required
+@require_POST
+def study_members(request, pk: int):
+    """Add a member (or change their role), or remove one (``remove`` = their user id)."""
+    study, role = _study(request, pk)
+    denied = _denied(request, role, Role.OWNER)
+    if denied:
+        return denied
+    if request.POST.get("remove"):
+        try:
+            removed = services.remove_member(study, int(request.POST["remove"]))
+        except ValueError:
+            removed = False
+        (messages.success if removed else messages.error)(
+            request, "Removed the member." if removed else "That user is not a member of this study.")
+        return redirect("research:study", study.pk)
+    username = request.POST.get("username", "")
+    try:
+        member = services.set_member(study, username, request.POST.get("role", Role.VIEWER))
+    except services.Refused as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"{member.user.username} is now a {member.role} of this study.")
+    return redirect("research:study", study.pk)
+
+
+@login_required
+@require_POST
+def study_delete(request, pk: int):
+    study, role = _study(request, pk)
+    denied = _denied(request, role, Role.OWNER)
+    if denied:
+        return denied
+    name = str(study)
+    count = services.delete_study(study)
+    messages.success(request, f"Deleted the study “{name}” and its {count} analys{'is' if count == 1 else 'es'}.")
+    return redirect("research:studies")
