@@ -182,7 +182,7 @@ def worker_killed(site: Site, state: Path, prefix: str, n: int) -> dict:
 
 def throughput(site: Site, n: int) -> float:
     ids, start = upload_batch(site, n)
-    statuses, _ = site.wait_done(ids)
+    statuses, _, _ = site.wait_done(ids)
     took = time.monotonic() - start
     if any(s != "done" for s in statuses.values()):
         raise RuntimeError(f"not every analysis ended done: {Counter(statuses.values())}")

@@ -88,7 +88,8 @@ def test_debug_is_off_unless_asked_and_the_kept_key_is_used():
     assert key_file.stat().st_mode & 0o777 == 0o600
     assert settings_with(DJANGO_DEBUG="1")["debug"] is True
     assert settings_with(DJANGO_SECRET_KEY="k" * 50)["key"] == "k" * 50
-    assert s["middleware"].index("fersite.csp.ContentSecurityPolicyMiddleware") == 1
+    security = s["middleware"].index("django.middleware.security.SecurityMiddleware")
+    assert s["middleware"].index("fersite.csp.ContentSecurityPolicyMiddleware") == security + 1
 
 
 def test_the_tls_proxy_switch_and_its_variables():
@@ -275,7 +276,7 @@ def test_pages_work_in_a_browser_under_the_policy(daphne_url, playwright_driver)
         page.once("dialog", lambda d: (asked.append(d.message), d.dismiss()))
         page.click("text=Delete this session")                # data-confirm asks; dismissed, nothing happens
         page.wait_for_timeout(300)
-        assert asked == ["Delete this session?"] and LiveSession.objects.filter(pk=s.pk).exists()
+        assert asked == ["Delete this session? This cannot be undone."] and LiveSession.objects.filter(pk=s.pk).exists()
 
         for url in ("/admin/", "/admin/research/analysis/", f"/admin/research/analysis/{a.pk}/change/",
                     f"/admin/live/livesession/{s.pk}/change/", "/admin/auth/user/add/"):
