@@ -49,7 +49,7 @@ def live_error(code: str) -> None:
 def _redis():
     import redis
 
-    return redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=0.5, socket_timeout=0.5)
+    return redis.Redis.from_url(settings.CELERY_BROKER_URL, socket_connect_timeout=0.5, socket_timeout=0.5)
 
 
 def _key() -> str:

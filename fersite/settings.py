@@ -257,7 +257,8 @@ REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 
 # CELERY: JSON only; a task's hard limit stays under the broker's visibility timeout so a job is
 # never handed to a second worker while the first is still on it.
-CELERY_BROKER_URL = REDIS_URL
+# FER_BROKER_URL puts the job queue on a Redis of its own (default: REDIS_URL, beside the channel layer).
+CELERY_BROKER_URL = os.environ.get("FER_BROKER_URL", REDIS_URL)
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]

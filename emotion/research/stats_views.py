@@ -34,8 +34,10 @@ def upload_labels(request, pk: int):
         messages.error(request, str(exc))
         return back
     if figures["n"]:
+        # the same figures, written as the table below writes them
+        kappa = "undefined (one label throughout)" if figures["kappa"] is None else f"{figures['kappa']:.2f}"
         messages.success(request, f"Hand labels from {upload.name}: {figures['n']} results compared, accuracy "
-                                  f"{figures['accuracy']:.2f}.")
+                                  f"{figures['accuracy'] * 100:.1f}%, Cohen's κ {kappa}.")
     else:
         messages.error(request, f"Hand labels from {upload.name} were kept, but no reliable result falls on a "
                                 "labelled frame: check the times (seconds) or frame numbers and face ids.")

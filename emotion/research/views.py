@@ -89,8 +89,15 @@ def upload(request, study: Study = None):
         except services.QueueUnavailable as exc:
             return _unavailable(request, exc, created, files[i:], study)
     if created:
-        messages.success(request, f"{len(created)} file{'s' if len(created) > 1 else ''} queued for analysis.")
-    target = created[0].get_absolute_url() if len(created) == 1 and len(files) == 1 else back
+        message = f"{len(created)} file{'s' if len(created) > 1 else ''} queued for analysis"
+        if study:       # the form empties again: say what the files were filed under
+            a = created[0]
+            message += (f": {', '.join(c.original_name for c in created)}, participant "
+                        f"{a.participant or '(none)'}, condition {a.condition or '(none)'}")
+        messages.success(request, message + ".")
+    # One file outside a study opens its page; into a study, the researcher comes back to the study's
+    # page, which follows the new row and where the next participant's video is uploaded.
+    target = created[0].get_absolute_url() if len(created) == 1 and len(files) == 1 and not study else back
     return _go(request, target)
 
 

@@ -66,6 +66,8 @@
           row.dataset.finished = "1";
           row.querySelector(".faces").textContent = a.face_count;
           row.querySelector(".took").textContent = a.elapsed != null ? `${a.elapsed.toFixed(1)} s` : "";
+          // a study's comparison (study_stats.js) counts finished analyses only: it loads its figures again
+          document.dispatchEvent(new CustomEvent("fer:analysis-finished", {detail: a}));
         }
       } catch (e) { /* the next round tries again */ }
     }

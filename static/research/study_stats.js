@@ -52,6 +52,8 @@
       th.textContent = h;
       if (i >= 2) th.className = "num";
       if (i >= 5 && i < 5 + EMOTIONS.length) th.title = `${h}: ${unit}`;
+      if (h === "Frames used") th.title = "reliable face-frames counted";
+      if (h === "Left out") th.title = "unreliable face-frames, not counted";
       head.appendChild(th);
     });
     const body = table.createTBody();
@@ -76,10 +78,12 @@
   function drawCharts(data, m) {
     charts.forEach((c) => c.destroy());
     charts = [];
-    if (typeof Chart === "undefined") return;     // the table still says it all
+    const conds = data.conditions.filter((c) => values(c, m));
+    // empty axes read as "all zero": nothing is drawn until a condition has figures (describe() says why)
+    document.getElementById("stats-charts").hidden = !conds.length;
+    if (typeof Chart === "undefined" || !conds.length) return;     // the table still says it all
     // a condition keeps its colour whichever conditions have figures to show
     const colour = new Map(data.conditions.map((c, i) => [c.condition, PALETTE[i % PALETTE.length]]));
-    const conds = data.conditions.filter((c) => values(c, m));
     const label = (c) => name(c.condition, "(no condition)");
     const corrected = m === "corrected";
     charts.push(new Chart(document.getElementById("stats-chart"), {
@@ -117,6 +121,7 @@
 
   function describe(data, m) {
     const parts = [];
+    if (!data.rows.length) parts.push("The charts appear when an analysis in this study has finished.");
     if (data.analyses_not_counted) parts.push(`${data.analyses_not_counted} analys${data.analyses_not_counted > 1 ? "es" : "is"} not finished, not counted.`);
     if (m === "corrected") {
       const missing = new Set();
@@ -149,6 +154,15 @@
     describe(cache[key], m);
   }
 
+  // an analysis on the page finished (list.js): the figures it adds are fetched again, once for a burst
+  let reload = null;
+  document.addEventListener("fer:analysis-finished", () => {
+    clearTimeout(reload);
+    reload = setTimeout(() => {
+      Object.keys(cache).forEach((k) => delete cache[k]);
+      show();
+    }, 500);
+  });
   baselineBox.addEventListener("change", show);
   measures.forEach((r) => r.addEventListener("change", show));
   show();

@@ -63,8 +63,8 @@
     }, 2000);
   }
 
-  // Black or white, whichever reads better on a colour (WCAG contrast): the grey of "neutral" and the
-  // yellow of "happy" take black text, which white text on them would not reach 4.5:1 with.
+  // Black or white, whichever reads better on a colour (WCAG contrast): the grey of neutral and the
+  // yellow of happy take black text, which white text on them would not reach 4.5:1 with.
   function textOn(hex) {
     const lin = (c) => { c /= 255; return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4; };
     const [r, g, b] = [1, 3, 5].map((i) => lin(parseInt(hex.slice(i, i + 2), 16)));

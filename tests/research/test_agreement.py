@@ -189,7 +189,7 @@ def test_the_page_form_posts_and_goes_back_to_the_analysis(client, researcher):
     res = client.post(url, {"file": csv_file("start,end,label\n0,1,HAPPY\n")}, follow=True)
     assert res.redirect_chain[-1][0] == reverse("research:detail", args=[a.pk]) + "#agreement"
     text = res.content.decode()
-    assert "10 results compared, accuracy 0.50" in text
+    assert "10 results compared, accuracy 50.0%" in text
     res = client.post(url, {"file": csv_file("start,end,label\n0,1,joy\n", "mine.csv")}, follow=True)
     assert f"mine.csv was not used: line 2: &quot;joy&quot; is not one of {ALL}" in res.content.decode()
     assert HandLabels.objects.get(analysis=a).agreement["accuracy"] == 0.5      # the earlier file stands
