@@ -12,6 +12,8 @@ FER_EMOTIONS = {
     "colours": dict(EMOTION_COLOURS),
     "unreliable": UNRELIABLE_COLOUR,            # what an unreliable result is drawn in
     "rule": RULE,                               # when a result is reliable, in words
+    # Series that are not emotions (a study's conditions side by side), told apart from each other
+    "series": ["#2f6fdb", "#e8743b", "#19a979", "#945ecf", "#ed4a7b", "#13a4b4", "#6c8893", "#bf399e"],
 }
 
 

@@ -223,7 +223,8 @@ def test_the_template_renders_the_sites_limits(monkeypatch):
     monkeypatch.delenv("FER_MAX_REQUEST_MB", raising=False)
     monkeypatch.setenv("FER_MAX_FORM_KB", "500")
     text = render(["10.0.0.5:8000", "10.0.0.6:8000"], server_name="fer.example.org")
-    assert "server 10.0.0.5:8000;" in text and "server 10.0.0.6:8000;" in text
+    assert "server 10.0.0.5:8000 max_fails=1 fail_timeout=10s;" in text
+    assert "server 10.0.0.6:8000 max_fails=1 fail_timeout=10s;" in text
     assert "client_max_body_size 400000000;" in text and "client_max_body_size 500000;" in text
     assert "${FER" not in text.split("worker_processes", 1)[1] and "server_name fer.example.org;" in text
     with pytest.raises(SystemExit):

@@ -7,6 +7,7 @@
   window.FER_EMOTION_COLORS = fer.colours;
   window.FER_UNRELIABLE_COLOR = fer.unreliable;
   window.FER_RELIABILITY_RULE = fer.rule;
+  window.FER_SERIES_COLORS = fer.series;          // for series that are not emotions
 })();
 
 // Chart.js segment options that grey a line wherever it touches an unreliable point: each data point

@@ -8,7 +8,7 @@
   if (!card) return;
   const EMOTIONS = FER_EMOTIONS;
   // conditions, not emotions, get the colours here: the emotions are the axis
-  const PALETTE = ["#2f6fdb", "#e8743b", "#19a979", "#945ecf", "#ed4a7b", "#13a4b4", "#6c8893", "#bf399e"];
+  const PALETTE = FER_SERIES_COLORS;
   const note = document.getElementById("stats-note");
   const baselineBox = document.getElementById("stats-baseline");
   const measures = document.querySelectorAll('input[name="stats-measure"]');

@@ -69,7 +69,7 @@
     const lin = (c) => { c /= 255; return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4; };
     const [r, g, b] = [1, 3, 5].map((i) => lin(parseInt(hex.slice(i, i + 2), 16)));
     const L = 0.2126 * r + 0.7152 * g + 0.0722 * b;
-    return (L + 0.05) / 0.05 >= 1.05 / (L + 0.05) ? "#000000" : "#ffffff";
+    return (L + 0.05) / 0.05 >= 1.05 / (L + 0.05) ? "black" : "white";
   }
   timeline.textOn = textOn;
   const chip = (e) => `<span class="emo" style="background:${COLOURS[e]};color:${textOn(COLOURS[e])}">${e}</span>`;
@@ -155,7 +155,7 @@
         const {ctx, chartArea: area} = c, x = c.scales.x.getPixelForValue(cursorT);
         if (x < area.left - 0.5 || x > area.right + 0.5) return;
         ctx.save();
-        ctx.strokeStyle = "#1d2330";
+        ctx.strokeStyle = getComputedStyle(document.documentElement).getPropertyValue("--fg").trim() || "black";
         ctx.lineWidth = 2;
         ctx.beginPath();
         ctx.moveTo(x, area.top);

@@ -77,7 +77,15 @@ def test_a_photo_of_a_face_gets_seven_probabilities(face_jpeg):
     assert face["reliable"] is is_reliable(face["source"], face["face_size"], face["sharpness"], face["brightness"])
 
 
-def test_each_face_keeps_its_lstm_state_across_frames(clip_jpegs):
+def test_each_face_keeps_its_lstm_state_across_frames(clip_jpegs, monkeypatch):
+    # The times the server gives each frame (its arrival), recorded as the real analyse runs: how far
+    # a track may have moved depends on the time since it was last seen, and a loaded machine spaces
+    # arrivals differently from one run to the next.
+    from emotion.live import inference
+
+    arrivals, real = [], inference.analyse
+    monkeypatch.setattr(inference, "analyse", lambda stream, data, t: arrivals.append(t) or real(stream, data, t))
+
     async def go():
         async with live() as comm:
             seen = await frames(comm, clip_jpegs)
@@ -92,8 +100,8 @@ def test_each_face_keeps_its_lstm_state_across_frames(clip_jpegs):
 
     # The server's stream gives what a local stream fed the same frames gives: its state carried over...
     local = get_engine().stream(settings.FER_LIVE_SCAN_SECONDS)
-    for jpeg, msg in zip(clip_jpegs, seen):
-        (mine,) = local.process(decode_image(jpeg))
+    for jpeg, msg, t in zip(clip_jpegs, seen, arrivals):
+        (mine,) = local.process(decode_image(jpeg), t=t)
         assert np.allclose(mine.probs, [msg["faces"][0]["probs"][e] for e in EMOTIONS], atol=2e-4)
     # ...and that is not what a fresh stream says of the last frame alone.
     (fresh,) = get_engine().stream().process(decode_image(clip_jpegs[-1]))

@@ -47,8 +47,10 @@ def test_one_palette_for_pages_and_annotated_media():
 def test_every_page_gives_its_scripts_the_emotions_from_the_server(client, url):
     html = client.get(url).content.decode()
     fer = fer_emotions(html)
+    series = fer.pop("series")
     assert fer == {"emotions": list(EMOTIONS), "colours": EMOTION_COLOURS, "unreliable": UNRELIABLE_COLOUR,
                    "rule": RULE}
+    assert len(set(series)) == len(series) >= 6 and not set(series) & set(EMOTION_COLOURS.values())
     # read before any page script runs, and no script keeps a list of its own
     assert html.index('id="fer-emotions"') < html.index("/static/live/colors.js")
 
