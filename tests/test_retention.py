@@ -87,6 +87,11 @@ def test_the_purge_deletes_exactly_what_expired(periods, world, django_capture_o
     page = client.get(f"/analyses/{quarter.pk}/").content.decode()
     assert "Original file deleted after 90 days" in page and f"/analyses/{quarter.pk}/original" not in page
     assert client.get(f"/analyses/{quarter.pk}/original").status_code == 404
+    # and it cannot be re-run: nothing is queued, the results stay, the reason is given
+    res = client.post(f"/analyses/{quarter.pk}/rerun", follow=True)
+    assert "deleted after its retention period" in res.content.decode()
+    quarter.refresh_from_db()
+    assert quarter.status == "done" and FrameResult.objects.filter(analysis=quarter).count() == 3
     # a second run finds nothing more
     with django_capture_on_commit_callbacks(execute=True):
         again = run()

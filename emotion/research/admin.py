@@ -215,11 +215,12 @@ class AnalysisAdmin(admin.ModelAdmin):
     @admin.action(description="Re-run the selected analyses with the current model")
     def rerun_selected(self, request, queryset):
         try:
-            done = [services.rerun(a) for a in queryset if a.finished]
+            # a purged original has nothing to analyse: left alone, counted as skipped
+            done = [services.rerun(a) for a in queryset if a.finished and a.file]
         except services.QueueUnavailable as exc:
             return self.message_user(request, str(exc), messages.ERROR)
         skipped = queryset.count() - len(done)
-        self.message_user(request, f"{len(done)} queued again" + (f"; {skipped} still running, left alone" if skipped else ""),
+        self.message_user(request, f"{len(done)} queued again" + (f"; {skipped} still running or without their original, left alone" if skipped else ""),
                           messages.SUCCESS if done else messages.WARNING)
 
     @admin.action(description="Export the selected analyses' results as one CSV")

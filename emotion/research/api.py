@@ -162,6 +162,8 @@ class AnalysisViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.D
             return Response({"detail": "This analysis is still queued or running."}, status=status.HTTP_409_CONFLICT)
         try:
             analysis = services.rerun(analysis)
+        except services.OriginalGone as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
         except services.QueueUnavailable as exc:
             return _unavailable(exc)
         return Response(AnalysisSerializer(analysis, context={"request": request}).data, status=status.HTTP_202_ACCEPTED)

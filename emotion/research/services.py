@@ -111,10 +111,21 @@ def create_analysis(owner, upload: UploadedFile, title: str = "", notes: str = "
     return analysis
 
 
+class OriginalGone(Exception):
+    """The uploaded file is no longer stored (deleted after its retention period): nothing to re-run."""
+
+    def __init__(self):
+        super().__init__("The original file was deleted after its retention period, so this analysis cannot "
+                         "be run again; its results are kept.")
+
+
 def rerun(analysis: Analysis) -> Analysis:
     """Analyse again with the current model. The old results stay until the new ones replace them.
-    QueueUnavailable when the job cannot be queued: checked first, so the analysis is left as it was;
-    if sending fails after the commit, it ends failed with a message saying to re-run it."""
+    OriginalGone when the upload was purged; QueueUnavailable when the job cannot be queued: both
+    checked first, so the analysis is left as it was; if sending fails after the commit, it ends
+    failed with a message saying to re-run it."""
+    if not analysis.file:
+        raise OriginalGone()
     require_queue()
 
     def undo():

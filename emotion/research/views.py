@@ -258,7 +258,7 @@ def rerun(request, pk: int):
         try:
             services.rerun(analysis)
             messages.success(request, "Queued again with the current model.")
-        except services.QueueUnavailable as exc:
+        except (services.QueueUnavailable, services.OriginalGone) as exc:
             messages.error(request, str(exc))
     return redirect(analysis)
 
