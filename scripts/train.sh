@@ -10,7 +10,7 @@ data=${FER_DATA:-../shared/datasets/fer2013.zip}
 shift || true
 py=.venv/bin/python
 $py -m emotion.ml.train stage1 --data "$data" --out "$run" "$@"
-# stage 2 has its own options (e.g. STAGE2_ARGS="--epochs 1 --subset 64" for a smoke run)
+# stage 2 has its own options (e.g. STAGE2_ARGS="--epochs 1 --clips 64 --train-faces 500" for a smoke run)
 $py -m emotion.ml.train stage2 --data "$data" --out "$run" ${STAGE2_ARGS:-}
 $py -m emotion.ml.calibrate --data "$data" --checkpoint "$run/stage2_best.pt"
 ablation=()

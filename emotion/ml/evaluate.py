@@ -1,15 +1,17 @@
-"""Evaluation: PrivateTest accuracy of single faces, and the temporal benchmark on synthetic clips.
+"""Evaluation: PrivateTest accuracy of single faces, and two temporal benchmarks on synthetic clips.
 
     python -m emotion.ml.evaluate --data ../shared/datasets/fer2013.zip --checkpoint runs/main/stage2_best.pt \
-        --card emotion/weights/model_card.json
+        --card emotion/weights/model_card.json [--baseline emotion/weights/fer_cnn_lstm.pt]
 
-The temporal benchmark builds clips from PrivateTest faces exactly as stage 2 builds its training
-clips (fixed seed) and compares three ways to label each frame: the per-frame CNN, the CNN with
-exponential smoothing of its probabilities (factor chosen on PublicTest clips during stage 2), and the
-CNN-LSTM. Flicker counts changes of the predicted label per 100 frames; lag counts the frames from a
-real change of expression until the prediction first shows the new one.
+The 24-frame benchmark (v1's) builds clips from PrivateTest faces as v1's stage 2 built its training
+clips (fixed seed) and compares the per-frame CNN, exponential smoothing of its probabilities and the
+CNN-LSTM, as raw argmax labels, and then the streams' view and hysteresis chosen on PublicTest clips.
+The video-like benchmark (``video_benchmark``: clips of 24 to 1,200 frames, expressions lasting
+seconds, person swaps that keep the label) compares the per-frame CNN, smoothing (factor chosen on
+PublicTest clips), the ``--baseline`` checkpoint's LSTM and this one's, all through the engine's
+shown-label rule, and says whether this LSTM may ship. Flicker counts changes of the label per 100
+frames; lag counts the frames from a real change of expression until the label first shows the new one.
 """
-
 from __future__ import annotations
 
 import argparse
@@ -20,12 +22,16 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from . import video_benchmark as vb
 from .checkpoint import load_checkpoint
 from .data import load_fer2013
-from .labelling import hysteresis_labels
+from .features import cached_view_outputs, cnn_digest
+from .labelling import LABEL_MARGIN, hysteresis_labels
 from .labels import EMOTIONS
 from .metrics import classification_report
-from .sequences import ClipSpec
+from .sequences import ClipSpec, VideoSpec
+from .train_common import DEFAULT_CACHE, engine_bf16, prepare
+from .train_temporal import build_clip_set, clip_frames, lstm_probs
 
 PRIVATE_CLIP_SEED = 20_131_307
 PRIVATE_CLIPS = 1500
@@ -68,8 +74,7 @@ def temporal_row(probs: np.ndarray, y: np.ndarray, pred: np.ndarray = None) -> d
 @torch.no_grad()
 def single_face_probs(model, faces01: torch.Tensor, temporal: bool, batch: int = 512) -> np.ndarray:
     """Each face alone: the CNN (flip-averaged), or the CNN-LSTM on a sequence of one."""
-    from .train_temporal import clip_frames
-    feats, logits = clip_frames(model, faces01.unsqueeze(1), chunk=batch)
+    feats, logits = clip_frames(model, faces01.unsqueeze(1), engine_bf16(), chunk=batch)
     if temporal:
         logits, _ = model.temporal(feats, logits)
     return model.probs(logits[:, 0]).numpy()
@@ -80,13 +85,11 @@ def stream_choices(model, meta: dict, splits: dict, spec: ClipSpec) -> dict:
     mirror image (kept only if dropping it costs more than half a point of macro F1), and the shown
     label's hysteresis margin: the largest of MARGINS whose macro F1 is within half a point of the
     best and whose lag grows by at most one frame over the plain argmax."""
-    from .train import prepare
-    from .train_temporal import build_clip_set, lstm_probs
     x, y = splits["PublicTest"]
     faces, labels = prepare(x, meta["norm"]), torch.from_numpy(y)
     views, probs = {}, {}
     for mirror in (True, False):
-        feats, logits, ys = build_clip_set(faces, labels, PUBLIC_CLIPS, PUBLIC_CLIP_SEED, spec, True, model,
+        feats, logits, ys = build_clip_set(faces, labels, PUBLIC_CLIPS, PUBLIC_CLIP_SEED, spec, engine_bf16(), model,
                                            mirror=mirror)
         probs[mirror] = lstm_probs(model, feats, logits)
         views["mirror_averaged" if mirror else "single_view"] = temporal_row(probs[mirror], ys.numpy())
@@ -100,9 +103,7 @@ def stream_choices(model, meta: dict, splits: dict, spec: ClipSpec) -> dict:
             "hysteresis": {str(m): r for m, r in margins.items()}, "margin": margin}
 
 
-def evaluate(checkpoint: Path, data: str) -> dict:
-    from .train import DEFAULT_CACHE, prepare
-    from .train_temporal import build_clip_set, ema_probs, lstm_probs
+def evaluate(checkpoint: Path, data: str, baseline: Path | None = None) -> dict:
     model, meta = load_checkpoint(checkpoint)
     model = model.to(memory_format=torch.channels_last)
     splits = load_fer2013(data, cache_dir=DEFAULT_CACHE)
@@ -113,7 +114,7 @@ def evaluate(checkpoint: Path, data: str) -> dict:
         rep = classification_report(y, single_face_probs(model, faces, temporal).argmax(1))
         results["private_test"][name] = rep
     spec = ClipSpec(**meta.get("stage2", {}).get("clip", asdict(ClipSpec())))
-    feats, logits, ys = build_clip_set(faces, torch.from_numpy(y), PRIVATE_CLIPS, PRIVATE_CLIP_SEED, spec, True, model)
+    feats, logits, ys = build_clip_set(faces, torch.from_numpy(y), PRIVATE_CLIPS, PRIVATE_CLIP_SEED, spec, engine_bf16(), model)
     cnn = model.probs(logits).numpy()
     alpha = meta.get("ema_alpha", 0.5)
     ys = ys.numpy()
@@ -121,14 +122,14 @@ def evaluate(checkpoint: Path, data: str) -> dict:
         "clips": PRIVATE_CLIPS, "frames_per_clip": spec.length, "seed": PRIVATE_CLIP_SEED,
         "true_changes_per_100": flicker_per_100(ys),
         "per_frame_cnn": temporal_row(cnn, ys),
-        f"cnn_ema_alpha_{alpha}": temporal_row(ema_probs(cnn, alpha), ys),
+        f"cnn_ema_alpha_{alpha}": temporal_row(vb.ema_probs(cnn, alpha), ys),
         "cnn_lstm": temporal_row(lstm_probs(model, feats, logits), ys),
     }
     # Video and live: the CNN view and the shown label's hysteresis, chosen on PublicTest clips, then
     # scored here on the PrivateTest clips.
     choice = results["stream_choices"] = stream_choices(model, meta, splits, spec)
     if not choice["mirror"]:
-        feats, logits, _ = build_clip_set(faces, torch.from_numpy(y), PRIVATE_CLIPS, PRIVATE_CLIP_SEED, spec, True,
+        feats, logits, _ = build_clip_set(faces, torch.from_numpy(y), PRIVATE_CLIPS, PRIVATE_CLIP_SEED, spec, engine_bf16(),
                                           model, mirror=False)
     stream = lstm_probs(model, feats, logits)
     view = "mirror" if choice["mirror"] else "single_view"
@@ -136,7 +137,64 @@ def evaluate(checkpoint: Path, data: str) -> dict:
     tb[f"cnn_lstm_{view}"] = temporal_row(stream, ys)
     tb[f"cnn_lstm_{view}_hysteresis_{choice['margin']}"] = temporal_row(
         stream, ys, hysteresis_labels(stream, choice["margin"]))
+    base = load_checkpoint(baseline)[0] if baseline else None
+    results["video_benchmark"] = video_comparison(model, meta, splits, base)
     return results
+
+
+@torch.no_grad()
+def max_cell_state(model, clips: vb.ClipSet) -> float:
+    """The largest |cell state| the LSTM reaches over the benchmark's longest clips, frame by frame."""
+    feats, logits = clips.inputs[-1]
+    state, most = None, 0.0
+    for t in range(feats.shape[1]):
+        _, state = model.temporal(feats[:, t:t + 1], logits[:, t:t + 1], state)
+        most = max(most, float(state[1].abs().max()))
+    return most
+
+
+def video_comparison(model, meta: dict, splits: dict, baseline=None) -> dict:
+    """The video-like benchmark (``video_benchmark``) on PrivateTest clips: per-frame CNN, smoothing
+    (factor chosen on PublicTest clips), the baseline checkpoint's LSTM (same CNN) and this one's,
+    all through the engine's shown-label rule; and whether this LSTM may ship."""
+    spec, bf16 = VideoSpec(**meta.get("stage2", {}).get("video", {})), engine_bf16()
+    if baseline is not None and cnn_digest(baseline) != cnn_digest(model):
+        raise ValueError("the baseline checkpoint has another CNN: the comparison needs the same per-frame model")
+    sets = {}
+    for split, seed in (("PublicTest", vb.PUBLIC_SEED), ("PrivateTest", vb.PRIVATE_SEED)):
+        x, y = splits[split]
+        feats, logits = cached_view_outputs(model, split, prepare(x, meta["norm"]), spec.views, seed, bf16)
+        sets[split] = vb.ClipSet(feats, logits, y, seed, spec)
+    alpha, _ = vb.choose_ema_alpha(sets["PublicTest"].cnn_probs(model), sets["PublicTest"].ys)
+    clips = sets["PrivateTest"]
+    cnn = clips.cnn_probs(model)
+    rows = {"per_frame_cnn": vb.method_row(cnn, clips.ys),
+            f"cnn_ema_alpha_{alpha}": vb.method_row([vb.ema_probs(p, alpha) for p in cnn], clips.ys)}
+    states = {}
+    if baseline is not None:
+        rows["cnn_lstm_baseline"] = vb.method_row(clips.lstm_probs(baseline), clips.ys)
+        states["cnn_lstm_baseline"] = max_cell_state(baseline, clips)
+    rows["cnn_lstm"] = vb.method_row(clips.lstm_probs(model), clips.ys)
+    states["cnn_lstm"] = max_cell_state(model, clips)
+    new = rows["cnn_lstm"]
+    verdict = {"beats_cnn_and_smoothing": vb.beats(new, [rows["per_frame_cnn"], rows[f"cnn_ema_alpha_{alpha}"]]),
+               "late_frames_no_worse": vb.holds_up_late(new)}
+    verdict["ships"] = all(verdict.values())
+    return {**clips.describe(), "rule": f"shown label, hysteresis margin {LABEL_MARGIN}", "ema_alpha": alpha,
+            "methods": rows, "max_abs_cell_state": states, "verdict": verdict}
+
+
+def format_video(res: dict) -> str:
+    lines = [f"Video-like benchmark: PrivateTest clips {res['groups']}, seed {res['seed']}, "
+             f"true changes {res['true_changes_per_100']:.2f}/100 frames; every method through the {res['rule']}",
+             f"{'method':28s} {'frameAcc':>9s} {'mF1':>7s} {'flicker':>8s} {'lag':>6s} {'acc<100':>8s} {'acc500-1000':>12s}"]
+    for name, r in res["methods"].items():
+        lines.append(f"{name:28s} {r['frame_accuracy']:9.4f} {r['macro_f1']:7.4f} {r['flicker_per_100']:8.2f} "
+                     f"{r['lag_frames']:6.2f} {r['accuracy_first_100']:8.4f} {r['accuracy_500_to_1000']:12.4f}")
+    lines.append(f"max |cell state| over {res['groups'][-1]['frames']}-frame clips: "
+                 + ", ".join(f"{k} {v:.2f}" for k, v in res["max_abs_cell_state"].items()))
+    lines.append(f"verdict: {res['verdict']}")
+    return "\n".join(lines)
 
 
 def format_tables(res: dict) -> str:
@@ -161,6 +219,8 @@ def format_tables(res: dict) -> str:
     lines += ["", "Confusion (CNN-LSTM, sequence of one; rows true, columns predicted)",
               " " * 9 + " ".join(f"{e[:7]:>7s}" for e in EMOTIONS)]
     lines += [f"{e[:8]:8s} " + " ".join(f"{v:7d}" for v in row) for e, row in zip(EMOTIONS, cm)]
+    if "video_benchmark" in res:
+        lines += ["", format_video(res["video_benchmark"])]
     return "\n".join(lines)
 
 
@@ -169,8 +229,13 @@ def main(argv=None) -> None:
     p.add_argument("--data", required=True)
     p.add_argument("--checkpoint", required=True, type=Path)
     p.add_argument("--card", type=Path, help="model card JSON to write the results into")
+    p.add_argument("--baseline", type=Path, help="a checkpoint with the same CNN whose LSTM the video benchmark "
+                                                  "also scores (e.g. the one shipped before)")
     args = p.parse_args(argv)
-    res = evaluate(args.checkpoint, args.data)
+    for path in (args.checkpoint, args.baseline):
+        if path is not None and not path.exists():
+            p.error(f"no checkpoint at {path}")
+    res = evaluate(args.checkpoint, args.data, args.baseline)
     print(format_tables(res))
     if args.card:
         card = json.loads(args.card.read_text()) if args.card.exists() else {}

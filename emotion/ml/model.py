@@ -25,6 +25,8 @@ class ModelConfig:
     feature_dim: int = 256            # size of the per-face feature vector the LSTM reads
     dropout: float = 0.4              # before the classifiers, while training
     lstm_hidden: int = 128            # LSTM state size per tracked face
+    cell_limit: float = 0.0           # the LSTM cell state is clipped to +-this after each call (0: never);
+                                      # streams call once per frame, so a session's state stays bounded
     num_classes: int = NUM_CLASSES
 
     def to_dict(self) -> dict:
@@ -72,6 +74,7 @@ class TemporalHead(nn.Module):
         super().__init__()
         self.lstm = nn.LSTM(cfg.feature_dim + cfg.num_classes, cfg.lstm_hidden, batch_first=True)
         self.correct = nn.Linear(cfg.lstm_hidden, cfg.num_classes)
+        self.cell_limit = cfg.cell_limit
         nn.init.zeros_(self.correct.weight)
         nn.init.zeros_(self.correct.bias)
 
@@ -79,6 +82,10 @@ class TemporalHead(nn.Module):
         # feats (B, T, F), logits (B, T, C) -> refined logits (B, T, C), new state
         inp = torch.cat([feats, logits.softmax(-1)], dim=-1)
         out, state = self.lstm(inp, state)
+        if self.cell_limit:
+            # beyond a few units tanh(c) no longer changes, but a cell that keeps integrating would take
+            # ever longer to forget: clipping bounds how long any past frame can hold the output
+            state = (state[0], state[1].clamp(-self.cell_limit, self.cell_limit))
         return logits + self.correct(out), state
 
 

@@ -20,7 +20,7 @@ from .checkpoint import load_checkpoint, save_checkpoint
 from .engine import DEFAULT_CHECKPOINT, WEIGHTS_DIR
 
 
-def publish(run: Path, extra: dict, name: str = "fer-cnn-lstm-v1") -> Path:
+def publish(run: Path, extra: dict, name: str = "fer-cnn-lstm-v2") -> Path:
     model, meta = load_checkpoint(run / "stage2_best.pt")
     meta = {**meta, "name": name}
     save_checkpoint(DEFAULT_CHECKPOINT, model, meta)
@@ -37,12 +37,14 @@ def publish(run: Path, extra: dict, name: str = "fer-cnn-lstm-v1") -> Path:
                    "history": json.loads((run / "stage1_history.json").read_text())},
         "calibration": meta.get("calibration"),
         "stage2": {"config": meta["stage2"], "best_epoch": meta["stage2_best_epoch"], "ema_alpha": meta["ema_alpha"],
+                   "public_smoothing": meta.get("public_smoothing"),
                    "history": json.loads((run / "stage2_history.json").read_text())},
         "trained_on": f"{platform.machine()} CPU, torch {torch.__version__}",
         "limitations": [
             "FER2013 has no video: the temporal parts were trained and benchmarked on synthetic clips built "
-            "from still faces (camera jitter, lighting drift, blur, noise, occlusion, missed detections); the "
-            "faces inside one clip are different people.",
+            "from still faces (camera jitter, lighting drift, blur, noise, occlusion; expressions held for "
+            "seconds, person swaps that keep the expression); FER2013 has no identities, so a change of "
+            "expression inside a clip is also a change of face.",
             "FER2013 faces are mostly frontal, 48x48, and skewed in age and ethnicity; 'disgust' has 436 "
             "training faces.",
         ],
@@ -56,9 +58,13 @@ def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--run", type=Path, required=True)
     p.add_argument("--ablation", type=Path, help="JSON of the normalisation ablation to include")
+    p.add_argument("--name", default="fer-cnn-lstm-v2", help="the model's name in the card and the engine's version")
     args = p.parse_args(argv)
+    for need in ("stage2_best.pt", "stage1_history.json", "stage2_history.json"):
+        if not (args.run / need).exists():
+            p.error(f"{args.run / need} is missing: publish ships a run whose two stages have finished")
     extra = {"normalisation_ablation": json.loads(args.ablation.read_text())} if args.ablation else {}
-    print(publish(args.run, extra))
+    print(publish(args.run, extra, args.name))
 
 
 if __name__ == "__main__":

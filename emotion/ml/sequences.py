@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -148,3 +149,80 @@ def _occlude(frames, g, spec):
     out = frames.clone()
     out[:, :, 0][mask] = fill[mask]
     return out
+
+
+# --- video-like clips, built over precomputed CNN outputs ------------------------------------------
+#
+# The clips above change expression every few frames, and every change of expression is also a change
+# of face, so a model learns "the image changed, so the label changed". Real video is the other way
+# round: an expression lasts seconds, the face stays while the expression changes, and most image
+# changes (pose, light, a hand) keep the label. The clips below are closer to that. Each face is
+# first rendered as a short run of ``views`` consecutive degraded frames (``face_views``: the same
+# camera jitter, lighting drift, blur, occlusion and noise as above) and passed through the CNN once;
+# a clip then walks back and forth over those views, so consecutive frames are near copies, and
+# swaps the person now and then for another face with the same expression. FER2013 has no identities,
+# so a change of expression still shows another face; the swaps that keep the label are what stop the
+# model from treating every change of face as a change of expression.
+
+
+@dataclass
+class VideoSpec:
+    views: int = 6                # degraded renderings per face (consecutive frames of one camera path)
+    min_segment: int = 40         # frames one expression lasts: about 1.5 to 8 s at 25 frames a second
+    max_segment: int = 200
+    swap_rate: float = 0.006      # chance per frame that another person with the same expression appears
+    hold: float = 0.5             # chance per frame that the camera view does not move
+
+
+def face_views(faces01: torch.Tensor, views: int, g: torch.Generator, spec: ClipSpec = ClipSpec()):
+    """(N, 1, 48, 48) faces in [0, 1] -> (N, views, 1, 48, 48): each face as consecutive frames of a
+    webcam clip (no expression change, no missed detection)."""
+    if views < 6:
+        raise ValueError("face_views renders at least 6 views: an occluder stays on the face for 3 or more")
+    n = len(faces01)
+    keep = torch.arange(views).view(1, -1).expand(n, views).contiguous()
+    frames = faces01.unsqueeze(1).expand(n, views, 1, 48, 48).reshape(-1, 1, 48, 48)
+    frames = augment.warp(frames, _camera_path(n, views, g, spec).reshape(-1, 2, 3))
+    frames = _lighting(frames.view(n, views, 1, 48, 48), keep, g)
+    frames = _blur_some(frames.flatten(0, 1), g, spec.blur_rate)
+    frames = _occlude(frames.view(n, views, 1, 48, 48), g, spec)
+    noise = torch.rand(n, 1, 1, 1, 1, generator=g) * 0.04
+    return (frames + noise * torch.randn(frames.shape, generator=g)).clamp(0, 1)
+
+
+def video_timelines(labels: np.ndarray, n: int, length: int, rng: np.random.Generator, spec: VideoSpec = VideoSpec()):
+    """Which face and which of its views each frame of ``n`` clips of ``length`` frames shows, and the
+    frame labels: (n, T) face indices, (n, T) view indices, (n, T) labels."""
+    by_class = [np.flatnonzero(labels == c) for c in range(int(labels.max()) + 1)]
+    prior = np.array([len(ix) for ix in by_class], float)
+    prior /= prior.sum()
+    src = np.empty((n, length), np.int64)
+    lab = np.empty((n, length), np.int64)
+    for i in range(n):
+        t, label = 0, -1
+        while t < length:
+            # the first segment starts part-way through, like a clip cut out of a longer video
+            dur = int(rng.integers(spec.min_segment, spec.max_segment + 1))
+            if t == 0:
+                dur = int(rng.integers(1, dur + 1))
+            p = prior.copy()
+            if label >= 0:
+                p[label] = 0
+                p /= p.sum()
+            label = int(rng.choice(len(p), p=p))
+            end = min(length, t + dur)
+            face = int(rng.choice(by_class[label]))
+            swaps = np.flatnonzero(rng.random(end - t) < spec.swap_rate)
+            for s, e in zip(np.concatenate([[0], swaps]), np.concatenate([swaps, [end - t]])):
+                src[i, t + s:t + e] = face
+                face = int(rng.choice(by_class[label]))
+            lab[i, t:end] = label
+            t = end
+    moves = np.where(rng.random((n, length)) < spec.hold, 0, rng.choice([-1, 1], size=(n, length)))
+    view = np.empty((n, length), np.int64)
+    pos = rng.integers(0, spec.views, n)
+    period = 2 * (spec.views - 1) if spec.views > 1 else 1
+    for t in range(length):
+        pos = (pos + moves[:, t]) % period
+        view[:, t] = np.where(pos < spec.views, pos, period - pos)       # back and forth over the views
+    return src, view, lab

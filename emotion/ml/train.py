@@ -1,38 +1,37 @@
-"""Training: stage 1 fits the CNN on single faces, stage 2 fits the LSTM head on synthetic clips.
+"""Training: stage 1 fits the CNN on single faces, stage 2 fits the LSTM head on video-like clips.
 
     python -m emotion.ml.train stage1 --data ../shared/datasets/fer2013.zip --out runs/main
     python -m emotion.ml.train stage2 --data ../shared/datasets/fer2013.zip --out runs/main
 
 Both stages are seeded, log to ``<out>/train.log``, and save ``<out>/<stage>_last.pt`` after every
-epoch; running the same command again resumes from it. Model choice (best epoch) uses PublicTest only.
+epoch with their config; running the same command again resumes from it (``--stop-after N`` ends a
+call after N epochs, to cut a long run into chunks). Resuming with other options is refused, so the
+schedule fixed at the start is the one the run follows. Model choice (best epoch) uses PublicTest only.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import logging
 import math
 import os
 import time
 import warnings
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
 from . import augment
 from .checkpoint import save_checkpoint
-from .data import load_fer2013
 from .metrics import classification_report
 from .model import EmotionNet, ModelConfig
-from .normalize import equalize, standardize
-
-log = logging.getLogger("emotion.train")
-DEFAULT_CACHE = Path(os.environ.get("FER_CACHE_DIR", Path.home() / ".cache" / "fer-emotion"))
+from .normalize import METHODS, standardize
+from .train_common import (DEFAULT_CACHE, ConfigMismatch, config_dict, load_resume, load_splits, log,  # noqa: F401
+                           predict_cnn, prepare, save_resume, setup_logging, training_subset)
+from .train_temporal import Stage2Config, train_stage2
 
 
 @dataclass
@@ -49,46 +48,19 @@ class Stage1Config:
     model: dict = field(default_factory=lambda: ModelConfig().to_dict())
 
 
-def setup_logging(out: Path) -> None:
-    out.mkdir(parents=True, exist_ok=True)
-    handlers = [logging.FileHandler(out / "train.log"), logging.StreamHandler()]
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", handlers=handlers, force=True)
-
-
-def prepare(x: np.ndarray, norm: str) -> torch.Tensor:
-    """uint8 faces -> (N, 1, 48, 48) float in [0, 1] after the contrast step (augment, then standardise)."""
-    return torch.from_numpy(equalize(x, norm)).float().div_(255.0).unsqueeze(1)
-
-
-@torch.no_grad()
-def predict_cnn(model: EmotionNet, x01: torch.Tensor, batch: int = 512) -> np.ndarray:
-    """Per-frame CNN probabilities (mirror-averaged, as everywhere else) for faces in [0, 1]."""
-    model.eval()
-    out = []
-    for i in range(0, len(x01), batch):
-        xb = standardize(x01[i:i + batch]).contiguous(memory_format=torch.channels_last)
-        out.append(model.frames(xb)[1].softmax(-1))
-    return torch.cat(out).numpy()
-
-
-def _load_splits(data: str, norm: str, subset: int, seed: int):
-    splits = load_fer2013(data, cache_dir=DEFAULT_CACHE)
-    xtr, ytr = splits["Training"]
-    if subset:
-        idx = np.random.default_rng(seed).permutation(len(xtr))[:subset]
-        xtr, ytr = xtr[idx], ytr[idx]
-    xpub, ypub = splits["PublicTest"]
-    return prepare(xtr, norm), torch.from_numpy(ytr), prepare(xpub, norm), ypub
-
-
-def train_stage1(cfg: Stage1Config, data: str, out: Path, threads: int = 0) -> dict:
+def train_stage1(cfg: Stage1Config, data: str, out: Path, threads: int = 0, stop_after: int = 0) -> dict:
+    """Train (or resume) stage 1 in ``out``; ``stop_after`` > 0 returns after that many epochs of this call."""
     setup_logging(out)
     if threads:
         torch.set_num_threads(threads)
+    config = config_dict(cfg)
     torch.manual_seed(cfg.seed)
-    xtr, ytr, xpub, ypub = _load_splits(data, cfg.norm, cfg.subset, cfg.seed)
-    mcfg = ModelConfig.from_dict(cfg.model)
-    model = EmotionNet(mcfg).to(memory_format=torch.channels_last)
+    splits = load_splits(data)
+    xtr, ytr = training_subset(*splits["Training"], cfg.subset, cfg.seed)
+    xtr, ytr = prepare(xtr, cfg.norm), torch.from_numpy(ytr)
+    xpub, ypub = splits["PublicTest"]
+    xpub = prepare(xpub, cfg.norm)
+    model = EmotionNet(ModelConfig.from_dict(cfg.model)).to(memory_format=torch.channels_last)
     opt = torch.optim.SGD(model.cnn.parameters(), lr=cfg.lr, momentum=0.9, nesterov=True,
                           weight_decay=cfg.weight_decay)
     steps_per_epoch = math.ceil(len(xtr) / cfg.batch_size)
@@ -96,19 +68,14 @@ def train_stage1(cfg: Stage1Config, data: str, out: Path, threads: int = 0) -> d
                                                 steps_per_epoch=steps_per_epoch, pct_start=0.2)
     last, best = out / "stage1_last.pt", out / "stage1_best.pt"
     start, history, best_acc = 0, [], -1.0
-    if last.exists():
-        ck = torch.load(last, map_location="cpu", weights_only=False)
-        model.load_state_dict(ck["model"]); opt.load_state_dict(ck["opt"])
+    ck = load_resume(last, config)
+    if ck is not None:
+        model.load_state_dict(ck["model"]); opt.load_state_dict(ck["opt"]); sched.load_state_dict(ck["sched"])
         start, history, best_acc = ck["epoch"] + 1, ck["history"], ck["best_acc"]
-        # Rebuild the schedule's position from the step count rather than loading its state, so a run
-        # can be resumed with a different number of epochs (the curve is a function of the step).
-        with warnings.catch_warnings():       # replaying the schedule needs no optimizer step
-            warnings.simplefilter("ignore", UserWarning)
-            for _ in range(min(start * steps_per_epoch, sched.total_steps - 1)):
-                sched.step()
         log.info("resumed stage 1 at epoch %d (best PublicTest acc %.4f)", start, best_acc)
-    log.info("stage 1: %d training faces, config %s", len(xtr), json.dumps(asdict(cfg)))
-    for epoch in range(start, cfg.epochs):
+    log.info("stage 1: %d training faces, config %s", len(xtr), json.dumps(config))
+    end = cfg.epochs if not stop_after else min(cfg.epochs, start + stop_after)
+    for epoch in range(start, end):
         g = torch.Generator().manual_seed(cfg.seed * 1000 + epoch)
         perm = torch.randperm(len(xtr), generator=g)
         model.train()
@@ -123,7 +90,10 @@ def train_stage1(cfg: Stage1Config, data: str, out: Path, threads: int = 0) -> d
             loss = F.cross_entropy(logits.float(), ytr[idx], label_smoothing=cfg.label_smoothing)
             opt.zero_grad(set_to_none=True)
             loss.backward()
-            opt.step(); sched.step()
+            opt.step()
+            with warnings.catch_warnings():     # the last step of a one-cycle run warns needlessly
+                warnings.simplefilter("ignore", UserWarning)
+                sched.step()
             total += loss.item() * len(idx); seen += len(idx)
             bar.set_postfix(loss=f"{total / seen:.3f}")
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=cfg.bf16):
@@ -135,39 +105,83 @@ def train_stage1(cfg: Stage1Config, data: str, out: Path, threads: int = 0) -> d
                  cfg.epochs, total / seen, rep["accuracy"], rep["macro_f1"], time.time() - t0)
         if rep["accuracy"] > best_acc:
             best_acc = rep["accuracy"]
-            save_checkpoint(best, model, {"stage": 1, "stage1": asdict(cfg), "norm": cfg.norm,
+            save_checkpoint(best, model, {"stage": 1, "stage1": config, "norm": cfg.norm,
                                           "best_epoch": epoch + 1, "public_acc": best_acc})
-        tmp = last.with_suffix(".tmp")
-        torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(),
-                    "epoch": epoch, "history": history, "best_acc": best_acc}, tmp)
-        os.replace(tmp, last)
-    (out / "stage1_history.json").write_text(json.dumps(history, indent=1))
-    return {"best_public_acc": best_acc, "history": history}
+        save_resume(last, config, epoch, {"model": model.state_dict(), "opt": opt.state_dict(),
+                                          "sched": sched.state_dict(), "history": history, "best_acc": best_acc})
+    if len(history) == cfg.epochs:
+        (out / "stage1_history.json").write_text(json.dumps(history, indent=1))
+    return {"best_public_acc": best_acc, "history": history, "finished": len(history) == cfg.epochs}
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    stages = p.add_subparsers(dest="stage", required=True)
+    for name, doc in (("stage1", "the CNN on single Training faces"),
+                      ("stage2", "the LSTM head on video-like clips; the stage-1 CNN (<out>/stage1_best.pt) stays frozen")):
+        s = stages.add_parser(name, help=doc, description=doc)
+        s.add_argument("--data", required=True, help="fer2013.zip, its extracted folder, or fer2013.csv")
+        s.add_argument("--out", required=True, type=Path, help="run folder: logs and checkpoints")
+        s.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
+        s.add_argument("--epochs", type=int)
+        s.add_argument("--seed", type=int)
+        s.add_argument("--stop-after", type=int, default=0, help="end this call after N epochs (resume later)")
+        s.add_argument("--norm", help="lighting normalisation (%s)" % ", ".join(METHODS) if name == "stage1"
+                       else argparse.SUPPRESS)
+        s.add_argument("--widths", help="comma-separated CNN stage widths" if name == "stage1" else argparse.SUPPRESS)
+        if name == "stage1":
+            s.add_argument("--subset", type=int, help="train on this many Training faces (a seeded sample)")
+        else:
+            s.add_argument("--clips", type=int, help="training clips per epoch")
+            s.add_argument("--train-faces", type=int, help="Training faces whose views are cached (0: all)")
+    return p
+
+
+def stage1_config(args, p) -> Stage1Config:
+    cfg = Stage1Config()
+    for k in ("epochs", "subset", "seed"):
+        if getattr(args, k) is not None:
+            setattr(cfg, k, getattr(args, k))
+    if args.norm is not None:
+        if args.norm not in METHODS:
+            p.error(f"--norm must be one of {', '.join(METHODS)}, not {args.norm!r}")
+        cfg.norm = args.norm
+    if args.widths:
+        try:
+            widths = [int(w) for w in args.widths.split(",")]
+        except ValueError:
+            p.error(f"--widths takes comma-separated integers such as 32,64,128,256, not {args.widths!r}")
+        if not 1 <= len(widths) <= 4 or min(widths) < 1:
+            p.error("--widths takes 1 to 4 positive widths (each stage halves the 48-pixel face)")
+        cfg.model["widths"] = widths
+    return cfg
+
+
+def stage2_config(args, p) -> Stage2Config:
+    if args.norm is not None or args.widths is not None:
+        p.error("stage 2 reads the normalisation and the CNN widths from the stage-1 checkpoint it trains on; "
+                "--norm and --widths are stage-1 options")
+    cfg = Stage2Config()
+    for opt, attr in (("epochs", "epochs"), ("seed", "seed"), ("clips", "clips_per_epoch"), ("train_faces", "train_faces")):
+        if getattr(args, opt) is not None:
+            setattr(cfg, attr, getattr(args, opt))
+    return cfg
 
 
 def main(argv=None) -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("stage", choices=["stage1", "stage2"])
-    p.add_argument("--data", required=True, help="fer2013.zip, its extracted folder, or fer2013.csv")
-    p.add_argument("--out", required=True, type=Path, help="run folder: logs and checkpoints")
-    p.add_argument("--threads", type=int, default=0)
-    p.add_argument("--epochs", type=int)
-    p.add_argument("--subset", type=int)
-    p.add_argument("--norm")
-    p.add_argument("--seed", type=int)
-    p.add_argument("--widths", help="comma-separated CNN stage widths")
+    p = parser()
     args = p.parse_args(argv)
-    if args.stage == "stage1":
-        cfg = Stage1Config()
-        for k in ("epochs", "subset", "norm", "seed"):
-            if getattr(args, k) is not None:
-                setattr(cfg, k, getattr(args, k))
-        if args.widths:
-            cfg.model["widths"] = [int(w) for w in args.widths.split(",")]
-        train_stage1(cfg, args.data, args.out, args.threads)
-    else:
-        from .train_temporal import main_stage2
-        main_stage2(args)
+    for k in ("epochs", "threads", "stop_after", "subset", "clips", "train_faces"):
+        v = getattr(args, k, None)
+        if v is not None and v < (1 if k in ("epochs", "clips") else 0):
+            p.error(f"--{k.replace('_', '-')} must be {'positive' if k in ('epochs', 'clips') else 'zero or more'}")
+    try:
+        if args.stage == "stage1":
+            train_stage1(stage1_config(args, p), args.data, args.out, args.threads, args.stop_after)
+        else:
+            train_stage2(stage2_config(args, p), args.data, args.out, args.threads, args.stop_after)
+    except (ConfigMismatch, FileNotFoundError) as exc:
+        p.exit(2, f"{p.prog}: error: {exc}\n")
 
 
 if __name__ == "__main__":

@@ -68,3 +68,23 @@ def test_equalize_methods():
         assert out.shape == faces.shape and out.dtype == np.uint8
     assert np.ptp(equalize(faces, "hist")) > np.ptp(faces)
     assert equalize(faces[:0], "clahe").shape == (0, 48, 48)
+
+
+def test_cell_limit_bounds_the_state_a_stream_carries():
+    from dataclasses import asdict, replace
+    torch.manual_seed(0)
+    free = EmotionNet(SMALL).eval()
+    with torch.no_grad():
+        free.temporal.lstm.bias_ih_l0[:48].fill_(20.0)   # input and forget gates open, cell input 1: an integrator
+    bounded = EmotionNet(replace(SMALL, cell_limit=2.0)).eval()
+    bounded.load_state_dict(free.state_dict())
+    feats, logits = torch.rand(1, 1, SMALL.feature_dim), torch.randn(1, 1, 7)
+    state_free = state_bounded = None
+    with torch.no_grad():
+        for _ in range(200):
+            _, state_free = free.temporal(feats, logits, state_free)
+            _, state_bounded = bounded.temporal(feats, logits, state_bounded)
+    assert float(state_free[1].abs().max()) > 20                        # grows without a limit
+    assert float(state_bounded[1].abs().max()) <= 2.0
+    old = {k: v for k, v in asdict(SMALL).items() if k != "cell_limit"}  # checkpoints from before the field
+    assert ModelConfig.from_dict(old).cell_limit == 0.0

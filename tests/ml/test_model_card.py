@@ -33,3 +33,49 @@ def test_card_temporal_benchmark_has_the_methods_and_the_streams_rule():
     assert shown["flicker_per_100"] < tb["cnn_lstm"]["flicker_per_100"]
     for row in (tb[n] for n in names):
         assert {"frame_accuracy", "macro_recall", "macro_f1", "flicker_per_100", "lag_frames"} <= set(row)
+
+
+def test_card_calibration_was_scored_on_held_out_images_and_the_weights_follow_it():
+    import torch
+
+    cal = card()["calibration"]
+    held = cal["held_out"]
+    assert len(held["folds"]) == 2 * held["splits"] >= 6
+    for fold in held["folds"]:
+        assert fold["fit_images"] + fold["held_out_images"] == 3435        # two halves of PublicTest
+    f1 = held["effect_on_macro_f1"]
+    assert f1["min"] <= f1["mean"] <= f1["max"]
+    shipped = torch.load(DEFAULT_CHECKPOINT, map_location="cpu", weights_only=True)["state_dict"]["output_bias"]
+    assert shipped.tolist() == cal["bias"]
+    assert cal["applied"] == (f1["min"] > 0 and held["effect_on_accuracy"]["mean"] >= 0)
+    if not cal["applied"]:
+        assert not shipped.any()
+
+
+def test_card_keeps_the_figures_it_replaced():
+    history = card()["history"]
+    assert history and all({"name", "checkpoint_sha256", "evaluation"} <= set(h) for h in history)
+    assert card()["checkpoint_sha256"] not in [h["checkpoint_sha256"] for h in history]
+
+
+def test_card_video_benchmark_backs_the_shipped_temporal_model():
+    vb = card()["evaluation"].get("video_benchmark")
+    if vb is None:                                  # v1.1 keeps v1's stage 2, scored before this benchmark
+        assert card()["name"] == "fer-cnn-lstm-v1.1"
+        return
+    rows = vb["methods"]
+    assert list(rows)[:2] == ["per_frame_cnn", f"cnn_ema_alpha_{vb['ema_alpha']}"] and "cnn_lstm" in rows
+    new, others = rows["cnn_lstm"], [rows["per_frame_cnn"], rows[f"cnn_ema_alpha_{vb['ema_alpha']}"]]
+    assert vb["verdict"]["ships"]
+    for other in others:
+        assert new["macro_f1"] > other["macro_f1"] and new["flicker_per_100"] < other["flicker_per_100"]
+        assert new["lag_frames"] < other["lag_frames"]
+    assert new["accuracy_500_to_1000"] >= new["accuracy_first_100"]
+    assert vb["max_abs_cell_state"]["cnn_lstm"] < 10
+
+
+def test_card_keeps_the_rejected_temporal_candidate_and_why():
+    for cand in card().get("candidates_not_shipped", []):
+        verdict = cand["evaluation"]["video_benchmark"]["verdict"]
+        assert not verdict["ships"] and cand["why_not_shipped"]
+        assert cand["evaluation"]["video_benchmark"]["max_abs_cell_state"]["cnn_lstm"] <= cand["model_config_change"]["cell_limit"]

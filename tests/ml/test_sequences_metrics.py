@@ -4,7 +4,7 @@ import torch
 from emotion.ml.evaluate import flicker_per_100, mean_lag
 from emotion.ml.metrics import classification_report
 from emotion.ml.sequences import ClipSpec, make_clips
-from emotion.ml.train_temporal import ema_probs
+from emotion.ml.video_benchmark import ema_probs
 
 
 def test_clips_are_reproducible_and_change_expression():
@@ -81,3 +81,51 @@ def test_missed_detections_skip_ahead_in_time():
     steps = keep[:, 1:] - keep[:, :-1]
     assert set(steps.unique().tolist()) == {1, 2}
     assert 0.05 < float((steps == 2).float().mean()) < 0.15
+
+
+def test_video_timelines_hold_expressions_for_seconds_and_swap_people_within_one():
+    from emotion.ml.sequences import VideoSpec, video_timelines
+    labels = np.arange(700) % 7
+    spec = VideoSpec(views=6, min_segment=40, max_segment=200, swap_rate=0.01)
+    src, view, y = video_timelines(labels, 30, 1000, np.random.default_rng(0), spec)
+    again = video_timelines(labels, 30, 1000, np.random.default_rng(0), spec)
+    assert all(np.array_equal(a, b) for a, b in zip((src, view, y), again))
+    assert src.shape == view.shape == y.shape == (30, 1000)
+    assert np.array_equal(labels[src], y)                         # every frame shows a face of its label
+    swaps_keeping_label = 0
+    for s, yy in zip(src, y):
+        cuts = np.flatnonzero(yy[1:] != yy[:-1]) + 1
+        runs = np.diff(np.concatenate([[0], cuts, [len(yy)]]))
+        assert (runs[1:-1] >= 40).all() and (runs <= 200).all()   # inner expressions last 40 to 200 frames
+        face_changes = np.flatnonzero(s[1:] != s[:-1]) + 1
+        assert set(cuts) <= set(face_changes)                      # FER2013: a new expression is a new face
+        swaps_keeping_label += len(set(face_changes) - set(cuts))
+    assert swaps_keeping_label > 100                               # ... but most new faces keep the label
+    steps = np.abs(np.diff(view, axis=1))
+    assert steps.max() == 1 and 0.3 < (steps == 0).mean() < 0.7   # the camera view drifts one step at most
+    assert view.min() == 0 and view.max() == 5
+
+
+def test_face_views_are_consecutive_frames_of_one_face():
+    from emotion.ml.sequences import face_views
+    faces = torch.rand(20, 1, 48, 48)
+    views = face_views(faces, 6, torch.Generator().manual_seed(0))
+    assert views.shape == (20, 6, 1, 48, 48) and float(views.min()) >= 0 and float(views.max()) <= 1
+    same = (views[:, 1] - views[:, 0]).abs().mean()
+    other = (views[1:, 0] - views[:-1, 0]).abs().mean()
+    assert same < other
+
+
+def test_pooled_scores_over_groups_of_clips():
+    from emotion.ml.video_benchmark import beats, score, window_accuracy
+    y1, p1 = np.array([[0, 0, 1, 1]]), np.array([[0, 0, 0, 1]])
+    y2, p2 = np.zeros((1, 600), int), np.zeros((1, 600), int)
+    p2[0, 550:] = 3
+    row = score([p1, p2], [y1, y2])
+    assert row["flicker_per_100"] == 100 * 2 / (3 + 599) and row["lag_frames"] == 1
+    assert row["frame_accuracy"] == (3 + 550) / 604
+    assert window_accuracy([p1, p2], [y1, y2], (0, 100)) == 1.0          # only the long clip has frames 0-99
+    assert window_accuracy([p1, p2], [y1, y2], (500, 1000)) is None      # and none reaches frame 999
+    good = {"macro_f1": 0.6, "flicker_per_100": 2.0, "lag_frames": 3.0}
+    assert beats(good, [{"macro_f1": 0.5, "flicker_per_100": 3.0, "lag_frames": 4.0}])
+    assert not beats(good, [{"macro_f1": 0.5, "flicker_per_100": 1.0, "lag_frames": 4.0}])
