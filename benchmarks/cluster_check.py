@@ -76,12 +76,6 @@ class Site:
         raise RuntimeError("uploads keep failing")
 
     @staticmethod
-    def statuses(ids) -> dict:
-        from emotion.research.models import Analysis
-
-        return dict(Analysis.objects.filter(pk__in=ids).values_list("pk", "status"))
-
-    @staticmethod
     def job_pid(pk: int):
         """The process holding the analysis' job key (emotion/research/liveness.py), if any."""
         import redis

@@ -14,9 +14,13 @@ from contextvars import ContextVar
 _about: ContextVar[str] = ContextVar("fer_log_about", default="")
 
 
+def _words(names: dict) -> str:
+    return " ".join(f"{k}={v}" for k, v in names.items() if v is not None)
+
+
 @contextmanager
 def about(**names):
-    token = _about.set(" ".join(f"{k}={v}" for k, v in names.items() if v is not None))
+    token = _about.set(_words(names))
     try:
         yield
     finally:
@@ -25,7 +29,7 @@ def about(**names):
 
 def set_about(**names) -> None:
     """For a consumer whose whole task is about one thing (a live socket): no block to wrap."""
-    _about.set(" ".join(f"{k}={v}" for k, v in names.items() if v is not None))
+    _about.set(_words(names))
 
 
 class ContextFilter(logging.Filter):

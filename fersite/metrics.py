@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import ipaddress
 import logging
-import os
 
 from django.conf import settings
 from django.http import Http404, HttpResponse
@@ -112,7 +111,7 @@ REGISTRY.register(SharedCollector())
 
 def _networks():
     return [ipaddress.ip_network(n.strip(), strict=False)
-            for n in os.environ.get("FER_METRICS_NETWORKS", getattr(settings, "FER_METRICS_NETWORKS", "")).split(",")
+            for n in settings.FER_METRICS_NETWORKS.split(",")
             if n.strip()]
 
 

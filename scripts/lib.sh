@@ -63,8 +63,7 @@ fer_ensure_redis() {
   local url host port
   fer_redis_answers && return 0
   url=$(fer_redis_url)
-  host=$(.venv/bin/python -c "import sys; from urllib.parse import urlparse; print(urlparse(sys.argv[1]).hostname or '')" "$url")
-  port=$(.venv/bin/python -c "import sys; from urllib.parse import urlparse; print(urlparse(sys.argv[1]).port or 6379)" "$url")
+  read -r host port < <(.venv/bin/python -c "import sys; from urllib.parse import urlparse; u = urlparse(sys.argv[1]); print(u.hostname or '-', u.port or 6379)" "$url")
   case "$host" in
     127.0.0.1|localhost|::1) ;;
     *) echo "redis: nothing answers at $url; start that Redis, or unset REDIS_URL to use one of this machine" >&2
