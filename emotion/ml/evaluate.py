@@ -82,9 +82,12 @@ def single_face_probs(model, faces01: torch.Tensor, temporal: bool, batch: int =
 
 def stream_choices(model, meta: dict, splits: dict, spec: ClipSpec) -> dict:
     """What video and live streams use, chosen on PublicTest clips: whether the CNN also reads the
-    mirror image (kept only if dropping it costs more than half a point of macro F1), and the shown
-    label's hysteresis margin: the largest of MARGINS whose macro F1 is within half a point of the
-    best and whose lag grows by at most one frame over the plain argmax."""
+    mirror image (on the 24-frame clips: kept only if dropping it costs more than half a point of
+    macro F1), and the shown label's hysteresis margin (on the video-like clips: the largest of
+    MARGINS whose macro F1 is within half a point of the best). v1's margin was chosen on the 24-frame
+    clips with a further rule (lag within a frame of the plain argmax); those clips change expression
+    every 28 frames on average, and always with the person, so that rule favoured switching fast over
+    holding a label for the seconds an expression lasts in video; their table stays in the card."""
     x, y = splits["PublicTest"]
     faces, labels = prepare(x, meta["norm"]), torch.from_numpy(y)
     views, probs = {}, {}
@@ -95,12 +98,24 @@ def stream_choices(model, meta: dict, splits: dict, spec: ClipSpec) -> dict:
         views["mirror_averaged" if mirror else "single_view"] = temporal_row(probs[mirror], ys.numpy())
     mirror = views["single_view"]["macro_f1"] < views["mirror_averaged"]["macro_f1"] - 0.005
     ys = ys.numpy()
-    margins = {m: temporal_row(probs[mirror], ys, hysteresis_labels(probs[mirror], m)) for m in MARGINS}
+    short = {m: temporal_row(probs[mirror], ys, hysteresis_labels(probs[mirror], m)) for m in MARGINS}
+    video = public_video_clips(model, meta, splits)
+    stream = video.lstm_probs(model)
+    margins = {m: vb.method_row(stream, video.ys, m) for m in MARGINS}
     best = max(r["macro_f1"] for r in margins.values())
-    lag = margins[0.0]["lag_frames"]
-    margin = max(m for m, r in margins.items() if r["macro_f1"] >= best - 0.005 and r["lag_frames"] <= lag + 1.0)
+    margin = max(m for m, r in margins.items() if r["macro_f1"] >= best - 0.005)
     return {"clips": PUBLIC_CLIPS, "seed": PUBLIC_CLIP_SEED, "views": views, "mirror": mirror,
-            "hysteresis": {str(m): r for m, r in margins.items()}, "margin": margin}
+            "hysteresis": {str(m): r for m, r in margins.items()}, "hysteresis_on": "PublicTest video-like clips",
+            "hysteresis_24_frame_clips": {str(m): r for m, r in short.items()}, "margin": margin}
+
+
+def public_video_clips(model, meta: dict, splits: dict) -> vb.ClipSet:
+    """The video-like benchmark's PublicTest clips, for choices."""
+    spec = VideoSpec(**meta.get("stage2", {}).get("video", {}))
+    x, y = splits["PublicTest"]
+    feats, logits = cached_view_outputs(model, "PublicTest", prepare(x, meta["norm"]), spec.views, vb.PUBLIC_SEED,
+                                        engine_bf16())
+    return vb.ClipSet(feats, logits, y, vb.PUBLIC_SEED, spec)
 
 
 def evaluate(checkpoint: Path, data: str, baseline: Path | None = None) -> dict:
@@ -160,22 +175,15 @@ def video_comparison(model, meta: dict, splits: dict, baseline=None) -> dict:
     spec, bf16 = VideoSpec(**meta.get("stage2", {}).get("video", {})), engine_bf16()
     if baseline is not None and cnn_digest(baseline) != cnn_digest(model):
         raise ValueError("the baseline checkpoint has another CNN: the comparison needs the same per-frame model")
-    sets = {}
-    for split, seed in (("PublicTest", vb.PUBLIC_SEED), ("PrivateTest", vb.PRIVATE_SEED)):
-        x, y = splits[split]
-        feats, logits = cached_view_outputs(model, split, prepare(x, meta["norm"]), spec.views, seed, bf16)
-        sets[split] = vb.ClipSet(feats, logits, y, seed, spec)
-    alpha, _ = vb.choose_ema_alpha(sets["PublicTest"].cnn_probs(model), sets["PublicTest"].ys)
-    clips = sets["PrivateTest"]
-    cnn = clips.cnn_probs(model)
-    rows = {"per_frame_cnn": vb.method_row(cnn, clips.ys),
-            f"cnn_ema_alpha_{alpha}": vb.method_row([vb.ema_probs(p, alpha) for p in cnn], clips.ys)}
-    states = {}
-    if baseline is not None:
-        rows["cnn_lstm_baseline"] = vb.method_row(clips.lstm_probs(baseline), clips.ys)
-        states["cnn_lstm_baseline"] = max_cell_state(baseline, clips)
-    rows["cnn_lstm"] = vb.method_row(clips.lstm_probs(model), clips.ys)
-    states["cnn_lstm"] = max_cell_state(model, clips)
+    public = public_video_clips(model, meta, splits)
+    alpha, _ = vb.choose_ema_alpha(public.cnn_probs(model), public.ys)
+    x, y = splits["PrivateTest"]
+    feats, logits = cached_view_outputs(model, "PrivateTest", prepare(x, meta["norm"]), spec.views, vb.PRIVATE_SEED, bf16)
+    clips = vb.ClipSet(feats, logits, y, vb.PRIVATE_SEED, spec)
+    lstms = {"cnn_lstm_baseline": baseline} if baseline is not None else {}
+    lstms["cnn_lstm"] = model
+    rows = clips.rows(model, alpha, lstms)
+    states = {name: max_cell_state(m, clips) for name, m in lstms.items()}
     new = rows["cnn_lstm"]
     verdict = {"beats_cnn_and_smoothing": vb.beats(new, [rows["per_frame_cnn"], rows[f"cnn_ema_alpha_{alpha}"]]),
                "late_frames_no_worse": vb.holds_up_late(new)}
@@ -187,10 +195,12 @@ def video_comparison(model, meta: dict, splits: dict, baseline=None) -> dict:
 def format_video(res: dict) -> str:
     lines = [f"Video-like benchmark: PrivateTest clips {res['groups']}, seed {res['seed']}, "
              f"true changes {res['true_changes_per_100']:.2f}/100 frames; every method through the {res['rule']}",
-             f"{'method':28s} {'frameAcc':>9s} {'mF1':>7s} {'flicker':>8s} {'lag':>6s} {'acc<100':>8s} {'acc500-1000':>12s}"]
+             f"{'method':28s} {'frameAcc':>9s} {'mF1':>7s} {'flicker':>8s} {'lag':>6s} {'acc<100':>8s} {'acc500-1000':>12s}"
+             f" {'same,fresh':>11s}"]
     for name, r in res["methods"].items():
         lines.append(f"{name:28s} {r['frame_accuracy']:9.4f} {r['macro_f1']:7.4f} {r['flicker_per_100']:8.2f} "
-                     f"{r['lag_frames']:6.2f} {r['accuracy_first_100']:8.4f} {r['accuracy_500_to_1000']:12.4f}")
+                     f"{r['lag_frames']:6.2f} {r['accuracy_first_100']:8.4f} {r['accuracy_500_to_1000']:12.4f}"
+                     f" {r.get('accuracy_500_to_1000_fresh_streams') or float('nan'):11.4f}")
     lines.append(f"max |cell state| over {res['groups'][-1]['frames']}-frame clips: "
                  + ", ".join(f"{k} {v:.2f}" for k, v in res["max_abs_cell_state"].items()))
     lines.append(f"verdict: {res['verdict']}")

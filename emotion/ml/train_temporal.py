@@ -5,9 +5,13 @@ The CNN's outputs for a few degraded views of each face are computed once and ca
 LSTM. The loss is per-frame cross-entropy, plus a stability term (how far the probabilities move
 between consecutive frames whose true label is the same), plus a small penalty on the LSTM's cell
 state so that it stays bounded over sessions of thousands of frames. Training clips are cut into
-chunks that carry the state over, as a stream does. The epoch is chosen on PublicTest clips: the
-best macro F1 among the epochs whose shown labels flicker less and lag less than exponential
-smoothing's (its factor chosen on the same clips); if none does, the best macro F1.
+chunks that carry the state over, as a stream does, and most streams also carry their state into
+the next batch's clip: a 512-frame clip alone would only ever show the LSTM states less than 512
+frames old, while a live session runs for thousands. The cell state is clipped between chunks as it
+is between frames in a stream. The epoch is chosen on PublicTest clips: the best macro F1 among the
+epochs whose shown labels flicker less and lag less than exponential smoothing's (its factor chosen
+on the same clips) and that score frames 500-1000 of long clips no worse than fresh streams do
+(``video_benchmark.holds_up_late``); then the best macro F1 among the rest.
 
 ``build_clip_set`` and friends make the older 24-frame clips, still used by the per-face benchmark.
 """
@@ -31,25 +35,32 @@ from .model import TemporalHead
 from .sequences import ClipSpec, VideoSpec, make_clips, video_timelines
 from .train_common import (config_dict, engine_bf16, load_resume, load_splits, log, prepare, save_resume,
                            setup_logging, training_subset)
-from .video_benchmark import GROUPS, PUBLIC_SEED, ClipSet, choose_ema_alpha, ema_probs, gather, method_row
+from .video_benchmark import (GROUPS, PUBLIC_SEED, ClipSet, choose_ema_alpha, ema_probs, gather, holds_up_late,
+                              lstm_group_probs, run_row)
 
 
 @dataclass
 class Stage2Config:
-    epochs: int = 12
+    # Chosen on PublicTest video-like clips (best macro F1 that beats the per-frame CNN and smoothing on
+    # flicker and lag and holds up late; the model card's stage2.variants has every run): stability
+    # 0, 0.25, 0.5 and 1.0, switch 0, 2 and 4, 6 to 16 epochs; 4,000 Training faces overfit after two
+    # epochs (train loss 0.50, PublicTest macro F1 falling), all of them did not.
+    epochs: int = 16
     clips_per_epoch: int = 1536
     batch_size: int = 16          # clips per step
     clip_frames: int = 512        # frames per training clip
     chunk: int = 64               # frames per gradient step; the LSTM state carries over between chunks
     lr: float = 2e-3
-    stability: float = 0.5        # weight of the stability term (L1 change of probabilities, same true label);
-                                  # chosen on PublicTest clips among 0.5 and 2.0 (2.0 lagged more than smoothing)
+    stability: float = 0.25       # weight of the stability term (L1 change of probabilities, same true label)
     state_penalty: float = 0.01   # weight of the mean squared cell state
-    train_faces: int = 4000       # Training faces whose views are rendered and cached (0: all)
+    train_faces: int = 0          # Training faces whose views are rendered and cached (0: all)
     val_faces: int = 0            # PublicTest faces the choosing clips are built from (0: all; fewer for smoke runs)
     val_scale: float = 1.0        # share of the benchmark's PublicTest clips used to choose (1: all)
-    cell_limit: float = 4.0       # streams clip the cell state to +-this between frames (ModelConfig.cell_limit);
-                                  # on PublicTest clips 4 scored as no limit; training chunks see the raw state
+    cell_limit: float = 4.0       # streams clip the cell state to +-this between frames (ModelConfig.cell_limit),
+                                  # training between chunks; on PublicTest clips 4 scored as no limit
+    carry: float = 0.75           # share of training streams whose state carries into the next batch's clip
+    switch: float = 4.0           # extra cross-entropy weight on the frames just after a change of expression
+    switch_frames: int = 25       # how many frames after a change that weight covers (1 s at 25 frames/s)
     seed: int = 0
     video: dict = field(default_factory=lambda: asdict(VideoSpec()))
 
@@ -72,11 +83,22 @@ def lstm_probs(model, feats, logits) -> np.ndarray:
     return model.probs(refined).numpy()
 
 
-def stage2_loss(refined, y, c, prev, cfg: Stage2Config):
-    """Cross-entropy + stability where the true label holds + cell-state size, for one chunk.
+def switch_weights(y: np.ndarray, cfg: Stage2Config) -> torch.Tensor:
+    """(n, T) cross-entropy weights: 1, plus ``switch`` on the ``switch_frames`` frames from each change of
+    expression on, so that holding on to the old label after a change costs more than a flicker gains."""
+    since = np.full(y.shape, cfg.switch_frames, np.int64)
+    for i, row in enumerate(y):
+        for cut in np.flatnonzero(row[1:] != row[:-1]) + 1:
+            since[i, cut:cut + cfg.switch_frames] = np.arange(min(cfg.switch_frames, len(row) - cut))
+    return torch.from_numpy(1.0 + cfg.switch * (since < cfg.switch_frames)).float()
+
+
+def stage2_loss(refined, y, c, prev, cfg: Stage2Config, weight=None):
+    """Weighted cross-entropy + stability where the true label holds + cell-state size, for one chunk.
 
     ``prev`` is the previous chunk's last (probabilities, label), so the term spans chunk borders."""
-    ce = F.cross_entropy(refined.flatten(0, 1), y.flatten())
+    ce = F.cross_entropy(refined.flatten(0, 1), y.flatten(), reduction="none")
+    ce = ce.mean() if weight is None else (ce * weight.flatten()).sum() / weight.sum()
     p = refined.softmax(-1)
     if prev is not None:
         p = torch.cat([prev[0].unsqueeze(1), p], 1)
@@ -95,10 +117,19 @@ def validation_set(model, splits, norm, cfg: Stage2Config, bf16: bool) -> ClipSe
     return ClipSet(feats, logits, ypub, PUBLIC_SEED, spec, groups)
 
 
-def choice_key(row: dict, ema: dict) -> tuple:
-    """Epochs whose shown labels flicker and lag less than smoothing's come first, then macro F1."""
-    ok = row["flicker_per_100"] < ema["flicker_per_100"] and row["lag_frames"] < ema["lag_frames"]
-    return ok, row["macro_f1"]
+def choice_key(row: dict, others: list) -> tuple:
+    """Epochs whose shown labels flicker and lag less than the per-frame CNN's and smoothing's and whose
+    state holds up over long clips come first, then macro F1."""
+    ok = all(row["flicker_per_100"] < o["flicker_per_100"] and row["lag_frames"] < o["lag_frames"] for o in others)
+    return ok and holds_up_late(row), row["macro_f1"]
+
+
+def carried_state(state, keep: torch.Tensor):
+    """The state each training stream takes into its next clip: its own where ``keep``, else zeros."""
+    if state is None:
+        return None
+    m = keep.view(1, -1, 1).to(state[0].dtype)
+    return state[0] * m, state[1] * m
 
 
 def train_stage2(cfg: Stage2Config, data: str, out: Path, threads: int = 0, stop_after: int = 0) -> dict:
@@ -123,7 +154,8 @@ def train_stage2(cfg: Stage2Config, data: str, out: Path, threads: int = 0, stop
     tr_feats, tr_logits = cached_view_outputs(model, "Training", prepare(xtr, norm), spec.views, cfg.seed, bf16)
     val = validation_set(model, splits, norm, cfg, bf16)
     alpha, _ = choose_ema_alpha(val.cnn_probs(model), val.ys)
-    ema_row = method_row([ema_probs(p, alpha) for p in val.cnn_probs(model)], val.ys)
+    ema_row = run_row(lambda f, lo: ema_probs(model.probs(lo).numpy(), alpha), val.inputs, val.ys)
+    cnn_row = run_row(lambda f, lo: model.probs(lo).numpy(), val.inputs, val.ys)
     log.info("stage 2: smoothing factor chosen on PublicTest clips %.2f: macro F1 %.4f flicker %.2f lag %.2f",
              alpha, ema_row["macro_f1"], ema_row["flicker_per_100"], ema_row["lag_frames"])
 
@@ -145,38 +177,43 @@ def train_stage2(cfg: Stage2Config, data: str, out: Path, threads: int = 0, stop
             group["lr"] = lr
         t0, total, parts, steps = time.time(), 0.0, np.zeros(2), 0
         model.temporal.train()
-        model.temporal.cell_limit = 0.0          # the bound is for streams; restored before choosing
+        state = None                             # each epoch's streams start fresh, so a resumed run matches
         for _ in tqdm(range(batches), desc=f"stage2 {epoch + 1}/{cfg.epochs}", leave=False, disable=not os.isatty(2)):
             src, view, y = video_timelines(ytr, cfg.batch_size, cfg.clip_frames, rng, spec)
             feats, logits = gather(tr_feats, tr_logits, src, view)
+            weight = switch_weights(y, cfg) if cfg.switch else None
             y = torch.from_numpy(y)
-            state, prev = None, None
+            state = carried_state(state, torch.from_numpy(rng.random(cfg.batch_size) < cfg.carry))
+            prev = None
             for a in range(0, cfg.clip_frames, cfg.chunk):
                 b = a + cfg.chunk
                 refined, (h, c) = model.temporal(feats[:, a:b], logits[:, a:b], state)
-                loss, (ce, stab) = stage2_loss(refined, y[:, a:b], c, prev, cfg)
+                loss, (ce, stab) = stage2_loss(refined, y[:, a:b], c, prev, cfg,
+                                               None if weight is None else weight[:, a:b])
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 torch.nn.utils.clip_grad_norm_(model.temporal.parameters(), 1.0)
                 opt.step()
                 state, prev = (h.detach(), c.detach()), (refined[:, -1].detach().softmax(-1), y[:, b - 1])
                 total += loss.item(); parts += (ce.item(), stab.item()); steps += 1
-        model.temporal.cell_limit = cfg.cell_limit
-        row = method_row(val.lstm_probs(model), val.ys)
-        key = choice_key(row, ema_row)
+        row = run_row(lambda f, lo: lstm_group_probs(model, f, lo), val.inputs, val.ys)
+        key = choice_key(row, [cnn_row, ema_row])
         history.append({"epoch": epoch + 1, "train_loss": total / steps, "train_ce": float(parts[0] / steps),
                         "train_stability": float(parts[1] / steps), "public_clips": row,
-                        "beats_smoothing_on_flicker_and_lag": key[0], "seconds": time.time() - t0})
-        log.info("stage2 epoch %d/%d loss %.4f PublicTest clips macro-F1 %.4f flicker %.2f lag %.2f (%.0fs)",
-                 epoch + 1, cfg.epochs, total / steps, row["macro_f1"], row["flicker_per_100"], row["lag_frames"],
-                 time.time() - t0)
+                        "meets_choice_rules": key[0], "seconds": time.time() - t0})
+        log.info("stage2 epoch %d/%d loss %.4f PublicTest clips macro-F1 %.4f flicker %.2f lag %.2f "
+                 "frames 500-1000 %.4f (fresh streams %.4f) (%.0fs)", epoch + 1, cfg.epochs, total / steps,
+                 row["macro_f1"], row["flicker_per_100"], row["lag_frames"], row["accuracy_500_to_1000"],
+                 row["accuracy_500_to_1000_fresh_streams"], time.time() - t0)
         if best_key is None or key > best_key:
             best_key = key
             save_checkpoint(best, model, {**meta, "stage": 2, "stage2": config, "ema_alpha": alpha,
-                                          "stage2_best_epoch": epoch + 1, "public_smoothing": ema_row})
+                                          "stage2_best_epoch": epoch + 1, "public_smoothing": ema_row,
+                                          "public_per_frame_cnn": cnn_row})
         save_resume(last, config, epoch, {"temporal": model.temporal.state_dict(), "opt": opt.state_dict(),
                                           "history": history, "best_key": list(best_key)})
     if len(history) == cfg.epochs:
         (out / "stage2_history.json").write_text(json.dumps(history, indent=1))
-    return {"best": best_key, "ema_alpha": alpha, "public_smoothing": ema_row, "history": history,
+    return {"best": best_key, "ema_alpha": alpha, "public_smoothing": ema_row, "public_per_frame_cnn": cnn_row,
+            "history": history,
             "finished": len(history) == cfg.epochs}

@@ -129,3 +129,59 @@ def test_pooled_scores_over_groups_of_clips():
     good = {"macro_f1": 0.6, "flicker_per_100": 2.0, "lag_frames": 3.0}
     assert beats(good, [{"macro_f1": 0.5, "flicker_per_100": 3.0, "lag_frames": 4.0}])
     assert not beats(good, [{"macro_f1": 0.5, "flicker_per_100": 1.0, "lag_frames": 4.0}])
+
+
+def _one_hot_run(accuracy_at):
+    """A fake method whose chance of being right at frame t (of its own stream) is accuracy_at(t)."""
+    def run(feats, logits):
+        rng = np.random.default_rng(0)
+        n, t = feats.shape[:2]
+        truth = feats[..., 0].numpy().astype(int)            # the tests put the label in feature 0
+        right = rng.random((n, t)) < accuracy_at(np.arange(t))
+        pred = np.where(right, truth, (truth + 1) % 7)
+        return np.eye(7)[pred]
+    return run
+
+
+def _long_clips(n=40, length=1200):
+    y = np.random.default_rng(1).integers(0, 7, (n, length))
+    feats = torch.from_numpy(y).float().unsqueeze(-1)
+    return [(feats, torch.zeros(n, length, 7))], [y]
+
+
+def test_drift_check_compares_the_same_frames_with_fresh_streams():
+    from emotion.ml.video_benchmark import holds_up_late, run_row
+    inputs, ys = _long_clips()
+    steady = run_row(_one_hot_run(lambda t: np.full(t.shape, 0.7)), inputs, ys, margin=0.0)
+    assert abs(steady["accuracy_500_to_1000"] - steady["accuracy_500_to_1000_fresh_streams"]) < 0.01
+    assert abs(steady["accuracy_500_to_1000"] - 0.7) < 0.01
+    # a state that degrades with its age: right at first, worse the longer the stream runs
+    drifting = run_row(_one_hot_run(lambda t: np.clip(0.9 - t / 2000, 0, 1)), inputs, ys, margin=0.0)
+    assert drifting["accuracy_500_to_1000_fresh_streams"] > drifting["accuracy_500_to_1000"] + 0.2
+    assert not holds_up_late(drifting)
+    assert holds_up_late({"accuracy_500_to_1000": 0.61, "accuracy_500_to_1000_fresh_streams": 0.61})
+    assert not holds_up_late({"accuracy_500_to_1000": None, "accuracy_500_to_1000_fresh_streams": None})
+
+
+def test_training_streams_carry_or_drop_their_state_between_clips():
+    from emotion.ml.train_temporal import carried_state
+    h, c = torch.ones(1, 3, 4), torch.full((1, 3, 4), 2.0)
+    h2, c2 = carried_state((h, c), torch.tensor([True, False, True]))
+    assert torch.equal(h2[0, 1], torch.zeros(4)) and torch.equal(c2[0, 0], c[0, 0]) and torch.equal(c2[0, 2], c[0, 2])
+    assert carried_state(None, torch.tensor([True])) is None
+
+
+def test_frames_just_after_a_change_of_expression_weigh_more():
+    from emotion.ml.train_temporal import Stage2Config, stage2_loss, switch_weights
+    cfg = Stage2Config(switch=2.0, switch_frames=3, stability=0.0, state_penalty=0.0)
+    y = np.array([[0, 0, 1, 1, 1, 1, 2], [5, 5, 5, 5, 5, 5, 5]])
+    w = switch_weights(y, cfg)
+    assert w[0].tolist() == [1, 1, 3, 3, 3, 1, 3] and w[1].tolist() == [1] * 7    # a clip's start is no change
+    # a frame wrong right after a change costs more than the same mistake later on
+    logits = torch.zeros(1, 7, 7)
+    logits[0, :, 0] = 5.0                                                            # always says 0
+    yt = torch.from_numpy(y[:1])
+    c = torch.zeros(1, 1, 4)
+    plain, _ = stage2_loss(logits, yt, c, None, cfg)
+    weighted, _ = stage2_loss(logits, yt, c, None, cfg, w[:1])
+    assert weighted > plain
