@@ -12,6 +12,7 @@ schedule fixed at the start is the one the run follows. Model choice (best epoch
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import math
 import os
@@ -26,6 +27,7 @@ from tqdm import tqdm
 
 from . import augment
 from .checkpoint import save_checkpoint
+from .distill import Teachers, distillation_loss, mix_batch, soft_targets, weight_average
 from .metrics import classification_report
 from .model import EmotionNet, ModelConfig
 from .normalize import METHODS, standardize
@@ -46,10 +48,40 @@ class Stage1Config:
     seed: int = 0
     bf16: bool = True             # bf16 autocast: about 2.8x faster on AVX-512 BF16 CPUs
     model: dict = field(default_factory=lambda: ModelConfig().to_dict())
+    # The route to a better student of the same cost (distill.py); all off by default, as v1 was trained
+    teachers: list = field(default_factory=list)   # stage-1 checkpoints of wider CNNs: their soft targets
+    distill: float = 0.0          # weight of the teachers' soft targets against the labels' cross-entropy
+    temperature: float = 4.0      # softens teachers and student alike in the soft term
+    mix_alpha: float = 0.0        # mixup/cutmix share drawn from Beta(a, a); 0: no mixing
+    cutmix: float = 0.5           # share of mixed batches that paste a box (cutmix) rather than blend (mixup)
+    ema_decay: float = 0.0        # exponential weight average, scored and saved in place of the raw weights
 
 
-def train_stage1(cfg: Stage1Config, data: str, out: Path, threads: int = 0, stop_after: int = 0) -> dict:
-    """Train (or resume) stage 1 in ``out``; ``stop_after`` > 0 returns after that many epochs of this call."""
+def with_cnn(model: EmotionNet, cnn: torch.nn.Module) -> EmotionNet:
+    """A model like ``model`` whose CNN is ``cnn`` (the weight average), sharing the other parts."""
+    scored = EmotionNet(model.cfg)
+    scored.cnn, scored.temporal = cnn, model.temporal
+    return scored.to(next(cnn.parameters()).device)
+
+
+def check_stage1(cfg: Stage1Config) -> None:
+    """Refuse options that would be silently ignored or cannot work together."""
+    if bool(cfg.teachers) != (cfg.distill > 0):
+        raise ValueError("distillation needs both teachers and a weight above 0 (--teachers and --distill)")
+    if not 0 <= cfg.distill <= 1 or cfg.temperature <= 0:
+        raise ValueError("--distill is a weight from 0 to 1 and --temperature must be positive")
+    if cfg.mix_alpha < 0 or not 0 <= cfg.cutmix <= 1 or not 0 <= cfg.ema_decay < 1:
+        raise ValueError("--mix-alpha must be 0 or more, --cutmix from 0 to 1, --ema from 0 to below 1")
+
+
+def train_stage1(cfg: Stage1Config, data: str, out: Path, threads: int = 0, stop_after: int = 0,
+                 device: str = "cpu") -> dict:
+    """Train (or resume) stage 1 in ``out``; ``stop_after`` > 0 returns after that many epochs of this call.
+
+    The faces are augmented and mixed on the CPU with the run's seeded generator (so a run is the same
+    on any device) and the network runs on ``device``."""
+    check_stage1(cfg)
+    dev = torch.device(device)
     setup_logging(out)
     if threads:
         torch.set_num_threads(threads)
@@ -60,7 +92,9 @@ def train_stage1(cfg: Stage1Config, data: str, out: Path, threads: int = 0, stop
     xtr, ytr = prepare(xtr, cfg.norm), torch.from_numpy(ytr)
     xpub, ypub = splits["PublicTest"]
     xpub = prepare(xpub, cfg.norm)
-    model = EmotionNet(ModelConfig.from_dict(cfg.model)).to(memory_format=torch.channels_last)
+    model = EmotionNet(ModelConfig.from_dict(cfg.model)).to(dev, memory_format=torch.channels_last)
+    teachers = Teachers(cfg.teachers, cfg.norm, dev) if cfg.teachers else None
+    average = weight_average(model.cnn, cfg.ema_decay) if cfg.ema_decay else None
     opt = torch.optim.SGD(model.cnn.parameters(), lr=cfg.lr, momentum=0.9, nesterov=True,
                           weight_decay=cfg.weight_decay)
     steps_per_epoch = math.ceil(len(xtr) / cfg.batch_size)
@@ -71,6 +105,8 @@ def train_stage1(cfg: Stage1Config, data: str, out: Path, threads: int = 0, stop
     ck = load_resume(last, config)
     if ck is not None:
         model.load_state_dict(ck["model"]); opt.load_state_dict(ck["opt"]); sched.load_state_dict(ck["sched"])
+        if average is not None:
+            average.load_state_dict(ck["average"])
         start, history, best_acc = ck["epoch"] + 1, ck["history"], ck["best_acc"]
         log.info("resumed stage 1 at epoch %d (best PublicTest acc %.4f)", start, best_acc)
     log.info("stage 1: %d training faces, config %s", len(xtr), json.dumps(config))
@@ -84,20 +120,33 @@ def train_stage1(cfg: Stage1Config, data: str, out: Path, threads: int = 0, stop
                    disable=not os.isatty(2))
         for step in bar:
             idx = perm[step * cfg.batch_size:(step + 1) * cfg.batch_size]
-            xb = standardize(augment.train_view(xtr[idx], g)).contiguous(memory_format=torch.channels_last)
-            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=cfg.bf16):
+            xb = standardize(augment.train_view(xtr[idx], g))
+            if cfg.mix_alpha or teachers is not None:
+                targets = soft_targets(ytr[idx], model.cfg.num_classes, cfg.label_smoothing)
+                if cfg.mix_alpha:
+                    xb, targets = mix_batch(xb, targets, g, cfg.mix_alpha, cfg.cutmix)
+            xb = xb.to(dev).contiguous(memory_format=torch.channels_last)
+            with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=cfg.bf16):
                 _, logits = model.cnn(xb)
-            loss = F.cross_entropy(logits.float(), ytr[idx], label_smoothing=cfg.label_smoothing)
+                soft = teachers.probs(xb, cfg.temperature) if teachers is not None else None
+            if cfg.mix_alpha or teachers is not None:
+                loss = distillation_loss(logits.float(), targets.to(dev), None if soft is None else soft.float(),
+                                         cfg.distill, cfg.temperature)
+            else:
+                loss = F.cross_entropy(logits.float(), ytr[idx].to(dev), label_smoothing=cfg.label_smoothing)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
+            if average is not None:
+                average.update_parameters(model.cnn)
             with warnings.catch_warnings():     # the last step of a one-cycle run warns needlessly
                 warnings.simplefilter("ignore", UserWarning)
                 sched.step()
             total += loss.item() * len(idx); seen += len(idx)
             bar.set_postfix(loss=f"{total / seen:.3f}")
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=cfg.bf16):
-            probs = predict_cnn(model, xpub)
+        scored = model if average is None else with_cnn(model, average.module)
+        with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=cfg.bf16):
+            probs = predict_cnn(scored, xpub)
         rep = classification_report(ypub, probs.argmax(1))
         history.append({"epoch": epoch + 1, "train_loss": total / seen, "public_acc": rep["accuracy"],
                         "public_macro_f1": rep["macro_f1"], "seconds": time.time() - t0})
@@ -105,10 +154,14 @@ def train_stage1(cfg: Stage1Config, data: str, out: Path, threads: int = 0, stop
                  cfg.epochs, total / seen, rep["accuracy"], rep["macro_f1"], time.time() - t0)
         if rep["accuracy"] > best_acc:
             best_acc = rep["accuracy"]
-            save_checkpoint(best, model, {"stage": 1, "stage1": config, "norm": cfg.norm,
-                                          "best_epoch": epoch + 1, "public_acc": best_acc})
-        save_resume(last, config, epoch, {"model": model.state_dict(), "opt": opt.state_dict(),
-                                          "sched": sched.state_dict(), "history": history, "best_acc": best_acc})
+            save_checkpoint(best, scored if dev.type == "cpu" else copy.deepcopy(scored).cpu(),
+                            {"stage": 1, "stage1": config, "norm": cfg.norm, "best_epoch": epoch + 1,
+                             "public_acc": best_acc})
+        state = {"model": model.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(),
+                 "history": history, "best_acc": best_acc}
+        if average is not None:
+            state["average"] = average.state_dict()
+        save_resume(last, config, epoch, state)
     if len(history) == cfg.epochs:
         (out / "stage1_history.json").write_text(json.dumps(history, indent=1))
     return {"best_public_acc": best_acc, "history": history, "finished": len(history) == cfg.epochs}
@@ -131,6 +184,13 @@ def parser() -> argparse.ArgumentParser:
         s.add_argument("--widths", help="comma-separated CNN stage widths" if name == "stage1" else argparse.SUPPRESS)
         if name == "stage1":
             s.add_argument("--subset", type=int, help="train on this many Training faces (a seeded sample)")
+            s.add_argument("--teachers", help="comma-separated stage-1 checkpoints whose soft targets the CNN learns")
+            s.add_argument("--distill", type=float, help="weight of the teachers' soft targets, 0 to 1")
+            s.add_argument("--temperature", type=float, help="softening of the soft term (default 4)")
+            s.add_argument("--mix-alpha", type=float, help="mixup/cutmix Beta(a, a) share; 0 turns mixing off")
+            s.add_argument("--cutmix", type=float, help="share of mixed batches that use cutmix (default 0.5)")
+            s.add_argument("--ema", type=float, help="decay of the weight average scored and saved (e.g. 0.999)")
+            s.add_argument("--device", default="cpu", help="where the network runs: cpu or cuda (the run is the same)")
         else:
             s.add_argument("--clips", type=int, help="training clips per epoch")
             s.add_argument("--train-faces", type=int, help="Training faces whose views are cached (0: all)")
@@ -154,6 +214,16 @@ def stage1_config(args, p) -> Stage1Config:
         if not 1 <= len(widths) <= 4 or min(widths) < 1:
             p.error("--widths takes 1 to 4 positive widths (each stage halves the 48-pixel face)")
         cfg.model["widths"] = widths
+    if args.teachers:
+        cfg.teachers = [t for t in args.teachers.split(",") if t]
+    for opt, attr in (("distill", "distill"), ("temperature", "temperature"), ("mix_alpha", "mix_alpha"),
+                      ("cutmix", "cutmix"), ("ema", "ema_decay")):
+        if getattr(args, opt) is not None:
+            setattr(cfg, attr, getattr(args, opt))
+    try:
+        check_stage1(cfg)
+    except ValueError as exc:
+        p.error(str(exc))
     return cfg
 
 
@@ -177,7 +247,7 @@ def main(argv=None) -> None:
             p.error(f"--{k.replace('_', '-')} must be {'positive' if k in ('epochs', 'clips') else 'zero or more'}")
     try:
         if args.stage == "stage1":
-            train_stage1(stage1_config(args, p), args.data, args.out, args.threads, args.stop_after)
+            train_stage1(stage1_config(args, p), args.data, args.out, args.threads, args.stop_after, args.device)
         else:
             train_stage2(stage2_config(args, p), args.data, args.out, args.threads, args.stop_after)
     except (ConfigMismatch, FileNotFoundError) as exc:

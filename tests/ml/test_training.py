@@ -135,4 +135,4 @@ def test_command_honours_stage1_options(monkeypatch, tmp_path):
           "--seed", "3", "--widths", "8,16", "--threads", "1", "--stop-after", "2"])
     cfg = seen["cfg"]
     assert (cfg.epochs, cfg.subset, cfg.norm, cfg.seed, cfg.model["widths"]) == (7, 100, "hist", 3, [8, 16])
-    assert seen["args"] == ("d", tmp_path, 1, 2)
+    assert seen["args"] == ("d", tmp_path, 1, 2, "cpu")
