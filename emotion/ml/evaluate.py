@@ -196,11 +196,12 @@ def format_video(res: dict) -> str:
     lines = [f"Video-like benchmark: PrivateTest clips {res['groups']}, seed {res['seed']}, "
              f"true changes {res['true_changes_per_100']:.2f}/100 frames; every method through the {res['rule']}",
              f"{'method':28s} {'frameAcc':>9s} {'mF1':>7s} {'flicker':>8s} {'lag':>6s} {'acc<100':>8s} {'acc500-1000':>12s}"
-             f" {'same,fresh':>11s}"]
+             f" {'same,fresh':>11s} {'late-fresh (se)':>16s}"]
     for name, r in res["methods"].items():
         lines.append(f"{name:28s} {r['frame_accuracy']:9.4f} {r['macro_f1']:7.4f} {r['flicker_per_100']:8.2f} "
                      f"{r['lag_frames']:6.2f} {r['accuracy_first_100']:8.4f} {r['accuracy_500_to_1000']:12.4f}"
-                     f" {r.get('accuracy_500_to_1000_fresh_streams') or float('nan'):11.4f}")
+                     f" {r.get('accuracy_500_to_1000_fresh_streams') or float('nan'):11.4f}"
+                     f" {r.get('late_minus_fresh') or float('nan'):+8.4f} ({r.get('late_minus_fresh_se') or float('nan'):.4f})")
     lines.append(f"max |cell state| over {res['groups'][-1]['frames']}-frame clips: "
                  + ", ".join(f"{k} {v:.2f}" for k, v in res["max_abs_cell_state"].items()))
     lines.append(f"verdict: {res['verdict']}")

@@ -10,8 +10,9 @@ Those two windows hold different faces, so they differ even for the stateless pe
 about 1.5 points on 40 clips). The drift check is therefore paired: frames 500 to 1,000 scored as
 the long run scores them (state carried from frame 0) against the same frames scored as the first
 100 frames of fresh streams (state, smoothing and shown label restarted every 100 frames). A model
-whose state holds up over a long session does no worse in the first case than in the second; for the
-stateless CNN the two are equal.
+whose state holds up over a long session does no worse in the first case than in the second, within
+two standard errors of the per-clip difference. For the per-frame CNN the two differ only by the
+shown label's restarts (its hysteresis holds a label too).
 """
 
 from __future__ import annotations
@@ -26,8 +27,9 @@ from .metrics import classification_report
 from .sequences import VideoSpec, video_timelines
 
 # (frames per clip, clips): short detections up to a long session; PrivateTest and PublicTest alike
-# 200 long clips, so that frames 500-1000 hold about 800 expression segments
-GROUPS = ((24, 300), (100, 150), (300, 80), (1200, 200))
+# 1,000 long clips: with 200, the drift check's standard error was 0.35 points on PublicTest (per-clip
+# differences, long run minus fresh streams), as large as the effects it has to tell apart
+GROUPS = ((24, 300), (100, 150), (300, 80), (1200, 1000))
 PRIVATE_SEED = 20_131_309
 PUBLIC_SEED = 10_003
 EMA_GRID = (0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.7, 1.0)
@@ -98,36 +100,45 @@ def window_accuracy(preds: list, ys: list, window) -> float | None:
     return float(np.concatenate(hits).mean()) if hits else None
 
 
-def method_row(probs: list, ys: list, margin: float = LABEL_MARGIN) -> dict:
+def method_row(probs: list, ys: list, margin: float = LABEL_MARGIN, preds: list | None = None) -> dict:
     """The scores of a method's (n, T, C) probabilities per group, through the shown-label rule."""
-    preds = [hysteresis_labels(p, margin) for p in probs]
+    preds = preds if preds is not None else [hysteresis_labels(p, margin) for p in probs]
     row = score(preds, ys)
     row["accuracy_first_100"] = window_accuracy(preds, ys, EARLY)
     row["accuracy_500_to_1000"] = window_accuracy(preds, ys, LATE)
     return row
 
 
-def fresh_late_accuracy(run, inputs: list, ys: list, margin: float = LABEL_MARGIN) -> float | None:
-    """Accuracy over frames 500-1000 of the clips that have them, each block of 100 frames run as a
-    fresh stream: ``run(feats, logits) -> (n, T, C) probabilities`` restarts for every block."""
+def drift(run, inputs: list, ys: list, preds: list, margin: float = LABEL_MARGIN) -> dict:
+    """Frames 500-1000 of the clips that have them, scored in the long run (``preds``) and with each
+    block of 100 frames run as a fresh stream (``run(feats, logits) -> (n, T, C) probabilities``
+    restarts for every block): the fresh streams' accuracy, and the mean per-clip difference
+    (long run minus fresh) with its standard error over clips."""
     a, b = LATE
-    hits = []
-    for (f, lo), y in zip(inputs, ys):
+    fresh_hits, diffs = [], []
+    for (f, lo), y, p in zip(inputs, ys, preds):
         if f.shape[1] < b:
             continue
         blocks = (b - a) // FRESH_BLOCK
         fb = f[:, a:b].reshape(-1, FRESH_BLOCK, f.shape[-1])       # (n * blocks, 100, F), clip-major
         lb = lo[:, a:b].reshape(-1, FRESH_BLOCK, lo.shape[-1])
-        pred = hysteresis_labels(run(fb, lb), margin).reshape(len(y), blocks * FRESH_BLOCK)
-        hits.append((pred == y[:, a:b]).ravel())
-    return float(np.concatenate(hits).mean()) if hits else None
+        fresh = hysteresis_labels(run(fb, lb), margin).reshape(len(y), blocks * FRESH_BLOCK) == y[:, a:b]
+        fresh_hits.append(fresh.ravel())
+        diffs.append((p[:, a:b] == y[:, a:b]).mean(1) - fresh.mean(1))
+    if not diffs:
+        return {"accuracy_500_to_1000_fresh_streams": None, "late_minus_fresh": None, "late_minus_fresh_se": None}
+    d = np.concatenate(diffs)
+    return {"accuracy_500_to_1000_fresh_streams": float(np.concatenate(fresh_hits).mean()),
+            "late_minus_fresh": float(d.mean()),
+            "late_minus_fresh_se": float(d.std(ddof=1) / np.sqrt(len(d))) if len(d) > 1 else None}
 
 
 def run_row(run, inputs: list, ys: list, margin: float = LABEL_MARGIN) -> dict:
     """``method_row`` of a method given as ``run(feats, logits) -> probabilities``, with the paired
     drift check: frames 500-1000 scored in the long run and as fresh 100-frame streams."""
-    row = method_row([run(f, lo) for f, lo in inputs], ys, margin)
-    row["accuracy_500_to_1000_fresh_streams"] = fresh_late_accuracy(run, inputs, ys, margin)
+    preds = [hysteresis_labels(run(f, lo), margin) for f, lo in inputs]
+    row = method_row(None, ys, margin, preds)
+    row.update(drift(run, inputs, ys, preds, margin))
     return row
 
 
@@ -145,9 +156,10 @@ def beats(row: dict, others: list) -> bool:
 
 
 def holds_up_late(row: dict) -> bool:
-    """The paired drift check: the long run scores frames 500-1000 no worse than fresh streams do."""
-    late, fresh = row["accuracy_500_to_1000"], row.get("accuracy_500_to_1000_fresh_streams")
-    return late is not None and fresh is not None and late >= fresh
+    """The paired drift check: the long run scores frames 500-1000 no worse than fresh streams do,
+    within two standard errors of the per-clip difference (about 0.3 points with 1,000 long clips)."""
+    diff, se = row.get("late_minus_fresh"), row.get("late_minus_fresh_se")
+    return diff is not None and se is not None and diff >= -2 * se
 
 
 class ClipSet:

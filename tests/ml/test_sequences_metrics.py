@@ -158,9 +158,10 @@ def test_drift_check_compares_the_same_frames_with_fresh_streams():
     # a state that degrades with its age: right at first, worse the longer the stream runs
     drifting = run_row(_one_hot_run(lambda t: np.clip(0.9 - t / 2000, 0, 1)), inputs, ys, margin=0.0)
     assert drifting["accuracy_500_to_1000_fresh_streams"] > drifting["accuracy_500_to_1000"] + 0.2
-    assert not holds_up_late(drifting)
-    assert holds_up_late({"accuracy_500_to_1000": 0.61, "accuracy_500_to_1000_fresh_streams": 0.61})
-    assert not holds_up_late({"accuracy_500_to_1000": None, "accuracy_500_to_1000_fresh_streams": None})
+    assert drifting["late_minus_fresh"] < -0.2 < 0 < drifting["late_minus_fresh_se"] < 0.05
+    assert not holds_up_late(drifting) and holds_up_late(steady)
+    assert holds_up_late({"late_minus_fresh": -0.001, "late_minus_fresh_se": 0.003})       # within noise
+    assert not holds_up_late({"late_minus_fresh": None, "late_minus_fresh_se": None})
 
 
 def test_training_streams_carry_or_drop_their_state_between_clips():
