@@ -26,13 +26,13 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from . import augment
-from .checkpoint import save_checkpoint
+from .checkpoint import load_checkpoint, save_checkpoint
 from .distill import Teachers, distillation_loss, mix_batch, soft_targets, weight_average
 from .metrics import classification_report
 from .model import EmotionNet, ModelConfig
 from .normalize import METHODS, standardize
 from .train_common import (DEFAULT_CACHE, ConfigMismatch, config_dict, load_resume, load_splits, log,  # noqa: F401
-                           predict_cnn, prepare, save_resume, setup_logging, training_subset)
+                           plain, predict_cnn, prepare, save_resume, setup_logging, training_subset)
 from .train_temporal import Stage2Config, train_stage2
 
 
@@ -55,6 +55,7 @@ class Stage1Config:
     mix_alpha: float = 0.0        # mixup/cutmix share drawn from Beta(a, a); 0: no mixing
     cutmix: float = 0.5           # share of mixed batches that paste a box (cutmix) rather than blend (mixup)
     ema_decay: float = 0.0        # exponential weight average, scored and saved in place of the raw weights
+    init: str = ""                # a stage-1 checkpoint of the same CNN to start from (continued training)
 
 
 def with_cnn(model: EmotionNet, cnn: torch.nn.Module) -> EmotionNet:
@@ -62,6 +63,18 @@ def with_cnn(model: EmotionNet, cnn: torch.nn.Module) -> EmotionNet:
     scored = EmotionNet(model.cfg)
     scored.cnn, scored.temporal = cnn, model.temporal
     return scored.to(next(cnn.parameters()).device)
+
+
+def start_from(model: EmotionNet, cfg: Stage1Config) -> None:
+    """Load the CNN weights of ``cfg.init``, refused unless its CNN and faces match this run's."""
+    if not Path(cfg.init).exists():
+        raise FileNotFoundError(f"no checkpoint to start from at {cfg.init}")
+    src, meta = load_checkpoint(cfg.init)
+    cnn_fields = ("widths", "convs_per_stage", "feature_dim", "num_classes")
+    if any(list(plain([getattr(src.cfg, k)])) != list(plain([getattr(model.cfg, k)])) for k in cnn_fields) \
+            or meta.get("norm") != cfg.norm:
+        raise ValueError(f"{cfg.init} has another CNN or normalisation than this run: --init continues the same model")
+    model.cnn.load_state_dict(src.cnn.state_dict())
 
 
 def check_stage1(cfg: Stage1Config) -> None:
@@ -93,6 +106,8 @@ def train_stage1(cfg: Stage1Config, data: str, out: Path, threads: int = 0, stop
     xpub, ypub = splits["PublicTest"]
     xpub = prepare(xpub, cfg.norm)
     model = EmotionNet(ModelConfig.from_dict(cfg.model)).to(dev, memory_format=torch.channels_last)
+    if cfg.init:
+        start_from(model, cfg)
     teachers = Teachers(cfg.teachers, cfg.norm, dev) if cfg.teachers else None
     average = weight_average(model.cnn, cfg.ema_decay) if cfg.ema_decay else None
     opt = torch.optim.SGD(model.cnn.parameters(), lr=cfg.lr, momentum=0.9, nesterov=True,
@@ -190,6 +205,8 @@ def parser() -> argparse.ArgumentParser:
             s.add_argument("--mix-alpha", type=float, help="mixup/cutmix Beta(a, a) share; 0 turns mixing off")
             s.add_argument("--cutmix", type=float, help="share of mixed batches that use cutmix (default 0.5)")
             s.add_argument("--ema", type=float, help="decay of the weight average scored and saved (e.g. 0.999)")
+            s.add_argument("--lr", type=float, help="peak learning rate of the one-cycle schedule (default 0.05)")
+            s.add_argument("--init", help="a stage-1 checkpoint of the same CNN to continue training from")
             s.add_argument("--device", default="cpu", help="where the network runs: cpu or cuda (the run is the same)")
         else:
             s.add_argument("--clips", type=int, help="training clips per epoch")
@@ -199,7 +216,7 @@ def parser() -> argparse.ArgumentParser:
 
 def stage1_config(args, p) -> Stage1Config:
     cfg = Stage1Config()
-    for k in ("epochs", "subset", "seed"):
+    for k in ("epochs", "subset", "seed", "lr"):
         if getattr(args, k) is not None:
             setattr(cfg, k, getattr(args, k))
     if args.norm is not None:
@@ -217,7 +234,7 @@ def stage1_config(args, p) -> Stage1Config:
     if args.teachers:
         cfg.teachers = [t for t in args.teachers.split(",") if t]
     for opt, attr in (("distill", "distill"), ("temperature", "temperature"), ("mix_alpha", "mix_alpha"),
-                      ("cutmix", "cutmix"), ("ema", "ema_decay")):
+                      ("cutmix", "cutmix"), ("ema", "ema_decay"), ("init", "init")):
         if getattr(args, opt) is not None:
             setattr(cfg, attr, getattr(args, opt))
     try:
@@ -250,7 +267,7 @@ def main(argv=None) -> None:
             train_stage1(stage1_config(args, p), args.data, args.out, args.threads, args.stop_after, args.device)
         else:
             train_stage2(stage2_config(args, p), args.data, args.out, args.threads, args.stop_after)
-    except (ConfigMismatch, FileNotFoundError) as exc:
+    except (ConfigMismatch, FileNotFoundError, ValueError) as exc:
         p.exit(2, f"{p.prog}: error: {exc}\n")
 
 

@@ -99,3 +99,13 @@ def test_distilled_run_learns_and_resumes_to_the_same_state(teacher, tmp_path):
     assert meta["stage1"]["teachers"] == [str(teacher)]
     raw = {k: v for k, v in a["model"].items() if k.startswith("cnn.")}
     assert any(not torch.equal(saved.state_dict()[k], v) for k, v in raw.items() if v.is_floating_point())
+
+
+def test_continued_training_starts_from_the_given_weights_and_refuses_another_cnn(teacher, tmp_path):
+    _, meta = load_checkpoint(teacher)
+    cont = train_stage1(replace(TEACHER, epochs=1, lr=1e-6, init=str(teacher)), str(need(FER_ZIP)), tmp_path / "c",
+                        threads=1)
+    assert abs(cont["best_public_acc"] - meta["public_acc"]) < 0.03        # where the teacher was, not at chance
+    wider = replace(TEACHER, init=str(teacher), model={**TINY, "widths": (8, 16, 16, 64)})
+    with pytest.raises(ValueError, match="continues the same model"):
+        train_stage1(wider, str(need(FER_ZIP)), tmp_path / "w", threads=1)
