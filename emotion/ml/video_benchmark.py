@@ -182,9 +182,12 @@ class ClipSet:
     def lstm_probs(self, model) -> list:
         return [lstm_group_probs(model, f, lo) for f, lo in self.inputs]
 
-    def rows(self, model, alpha: float, lstms: dict) -> dict:
-        """Scores of the per-frame CNN, smoothing with ``alpha`` and each named LSTM model."""
+    def rows(self, model, alpha: float) -> dict:
+        """Scores of the per-frame CNN and of smoothing with ``alpha``."""
         runs = {"per_frame_cnn": lambda f, lo: model.probs(lo).numpy(),
                 f"cnn_ema_alpha_{alpha}": lambda f, lo: ema_probs(model.probs(lo).numpy(), alpha)}
-        runs.update({name: (lambda f, lo, m=m: lstm_group_probs(m, f, lo)) for name, m in lstms.items()})
         return {name: run_row(run, self.inputs, self.ys) for name, run in runs.items()}
+
+    def lstm_row(self, model) -> dict:
+        """Scores of a model's CNN-LSTM, run frame by frame as a stream runs it."""
+        return run_row(lambda f, lo: lstm_group_probs(model, f, lo), self.inputs, self.ys)
