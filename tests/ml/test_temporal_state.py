@@ -36,9 +36,6 @@ def session(fer_splits):
     return np.array(cells), np.stack(preds, 1), labels
 
 
-@pytest.mark.xfail(strict=True, reason="v1's LSTM, still shipped, integrates without bound (|c| 22 after 2,000 "
-                   "frames); both bounded v2 candidates (ModelConfig.cell_limit) failed the ship rule on late frames: "
-                   "see the card's candidates_not_shipped")
 def test_cell_state_stays_bounded_over_a_long_session(session):
     cells, _, _ = session
     assert cells.max() < CELL_BOUND

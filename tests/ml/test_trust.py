@@ -118,5 +118,6 @@ def test_a_near_tie_does_not_flicker(engine):
         return 100 * sum(a != b for a, b in zip(labels, labels[1:])) / (len(labels) - 1)
 
     assert len(ids) == 1                           # one track throughout
-    assert flips_per_100(top) >= 3                 # it is a near tie: the plain argmax flickers (v1.1: 4.0)
-    assert flips_per_100(shown) <= 1
+    # v1.1's plain argmax flipped 4.0 times per 100 frames here; v1.2's LSTM holds it (0.0). The shown
+    # label must hold either way (the rule itself is tested on a made-up tie in test_sequences_metrics)
+    assert flips_per_100(shown) <= min(1, flips_per_100(top))
