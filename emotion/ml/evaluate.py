@@ -48,17 +48,9 @@ def flicker_per_100(pred: np.ndarray) -> float:
 
 
 def mean_lag(pred: np.ndarray, true: np.ndarray) -> float:
-    """Mean frames from each real label change until the prediction first equals the new label.
-
-    A change never followed before the next real change (or the clip's end) counts the whole span.
-    """
-    lags = []
-    for p, y in zip(pred, true):
-        cuts = np.flatnonzero(y[1:] != y[:-1]) + 1
-        ends = list(cuts[1:]) + [len(y)]
-        for c, e in zip(cuts, ends):
-            hit = np.flatnonzero(p[c:e] == y[c])
-            lags.append(hit[0] if len(hit) else e - c)
+    """Mean frames from each real label change until the prediction first equals the new label
+    (``video_benchmark.lags``: a change never followed counts its whole span)."""
+    lags = vb.lags(pred, true)
     return float(np.mean(lags)) if lags else 0.0
 
 
