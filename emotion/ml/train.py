@@ -110,6 +110,7 @@ def train_stage1(cfg: Stage1Config, data: str, out: Path, threads: int = 0, stop
         start_from(model, cfg)
     teachers = Teachers(cfg.teachers, cfg.norm, dev) if cfg.teachers else None
     average = weight_average(model.cnn, cfg.ema_decay) if cfg.ema_decay else None
+    soft_labels = bool(cfg.mix_alpha or cfg.teachers)   # mixed or distilled targets; else v1's plain loss
     opt = torch.optim.SGD(model.cnn.parameters(), lr=cfg.lr, momentum=0.9, nesterov=True,
                           weight_decay=cfg.weight_decay)
     steps_per_epoch = math.ceil(len(xtr) / cfg.batch_size)
@@ -136,7 +137,7 @@ def train_stage1(cfg: Stage1Config, data: str, out: Path, threads: int = 0, stop
         for step in bar:
             idx = perm[step * cfg.batch_size:(step + 1) * cfg.batch_size]
             xb = standardize(augment.train_view(xtr[idx], g))
-            if cfg.mix_alpha or teachers is not None:
+            if soft_labels:
                 targets = soft_targets(ytr[idx], model.cfg.num_classes, cfg.label_smoothing)
                 if cfg.mix_alpha:
                     xb, targets = mix_batch(xb, targets, g, cfg.mix_alpha, cfg.cutmix)
@@ -144,7 +145,7 @@ def train_stage1(cfg: Stage1Config, data: str, out: Path, threads: int = 0, stop
             with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=cfg.bf16):
                 _, logits = model.cnn(xb)
                 soft = teachers.probs(xb, cfg.temperature) if teachers is not None else None
-            if cfg.mix_alpha or teachers is not None:
+            if soft_labels:
                 loss = distillation_loss(logits.float(), targets.to(dev), None if soft is None else soft.float(),
                                          cfg.distill, cfg.temperature)
             else:

@@ -37,8 +37,7 @@ from .model import TemporalHead
 from .sequences import ClipSpec, VideoSpec, make_clips, video_timelines
 from .train_common import (config_dict, engine_bf16, load_resume, load_splits, log, prepare, save_resume,
                            setup_logging, training_subset)
-from .video_benchmark import (GROUPS, PUBLIC_SEED, ClipSet, choose_ema_alpha, ema_probs, gather, holds_up_late,
-                              lstm_group_probs, run_row)
+from .video_benchmark import GROUPS, PUBLIC_SEED, ClipSet, choose_ema_alpha, gather, holds_up_late
 
 
 @dataclass
@@ -156,8 +155,8 @@ def train_stage2(cfg: Stage2Config, data: str, out: Path, threads: int = 0, stop
     tr_feats, tr_logits = cached_view_outputs(model, "Training", prepare(xtr, norm), spec.views, cfg.seed, bf16)
     val = validation_set(model, splits, norm, cfg, bf16)
     alpha, _ = choose_ema_alpha(val.cnn_probs(model), val.ys)
-    ema_row = run_row(lambda f, lo: ema_probs(model.probs(lo).numpy(), alpha), val.inputs, val.ys)
-    cnn_row = run_row(lambda f, lo: model.probs(lo).numpy(), val.inputs, val.ys)
+    baselines = val.rows(model, alpha)
+    cnn_row, ema_row = baselines["per_frame_cnn"], baselines[f"cnn_ema_alpha_{alpha}"]
     log.info("stage 2: smoothing factor chosen on PublicTest clips %.2f: macro F1 %.4f flicker %.2f lag %.2f",
              alpha, ema_row["macro_f1"], ema_row["flicker_per_100"], ema_row["lag_frames"])
 
@@ -198,7 +197,7 @@ def train_stage2(cfg: Stage2Config, data: str, out: Path, threads: int = 0, stop
                 opt.step()
                 state, prev = (h.detach(), c.detach()), (refined[:, -1].detach().softmax(-1), y[:, b - 1])
                 total += loss.item(); parts += (ce.item(), stab.item()); steps += 1
-        row = run_row(lambda f, lo: lstm_group_probs(model, f, lo), val.inputs, val.ys)
+        row = val.lstm_row(model)
         key = choice_key(row, [cnn_row, ema_row])
         history.append({"epoch": epoch + 1, "train_loss": total / steps, "train_ce": float(parts[0] / steps),
                         "train_stability": float(parts[1] / steps), "public_clips": row,

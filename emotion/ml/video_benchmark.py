@@ -100,13 +100,17 @@ def window_accuracy(preds: list, ys: list, window) -> float | None:
     return float(np.concatenate(hits).mean()) if hits else None
 
 
-def method_row(probs: list, ys: list, margin: float = LABEL_MARGIN, preds: list | None = None) -> dict:
-    """The scores of a method's (n, T, C) probabilities per group, through the shown-label rule."""
-    preds = preds if preds is not None else [hysteresis_labels(p, margin) for p in probs]
+def labels_row(preds: list, ys: list) -> dict:
+    """The scores of shown labels ((n, T) per group), with the early and late windows."""
     row = score(preds, ys)
     row["accuracy_first_100"] = window_accuracy(preds, ys, EARLY)
     row["accuracy_500_to_1000"] = window_accuracy(preds, ys, LATE)
     return row
+
+
+def method_row(probs: list, ys: list, margin: float = LABEL_MARGIN) -> dict:
+    """The scores of a method's (n, T, C) probabilities per group, through the shown-label rule."""
+    return labels_row([hysteresis_labels(p, margin) for p in probs], ys)
 
 
 def drift(run, inputs: list, ys: list, preds: list, margin: float = LABEL_MARGIN) -> dict:
@@ -137,7 +141,7 @@ def run_row(run, inputs: list, ys: list, margin: float = LABEL_MARGIN) -> dict:
     """``method_row`` of a method given as ``run(feats, logits) -> probabilities``, with the paired
     drift check: frames 500-1000 scored in the long run and as fresh 100-frame streams."""
     preds = [hysteresis_labels(run(f, lo), margin) for f, lo in inputs]
-    row = method_row(None, ys, margin, preds)
+    row = labels_row(preds, ys)
     row.update(drift(run, inputs, ys, preds, margin))
     return row
 
