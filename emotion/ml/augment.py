@@ -8,8 +8,12 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 import torch.nn.functional as F
+
+from .degrade import random_degradations
+from .normalize import equalize
 
 
 def random_affine(x: torch.Tensor, g: torch.Generator, max_rot: float = 15.0, scale=(0.85, 1.15),
@@ -60,3 +64,16 @@ def random_erase(x: torch.Tensor, g: torch.Generator, p: float = 0.5, max_frac: 
 def train_view(x: torch.Tensor, g: torch.Generator) -> torch.Tensor:
     """The stage-1 augmentation: geometry, gamma, occlusion."""
     return random_erase(random_gamma(random_affine(x, g), g), g)
+
+
+def camera_view(faces: torch.Tensor, g: torch.Generator, norm: str, p: float) -> torch.Tensor:
+    """The stage-1 augmentation of robust training, on raw (B, 1, 48, 48) uint8 faces: geometry, then
+    with probability ``p`` a camera degradation (noise, compression, blur, a small capture, exposure;
+    ``degrade.random_degradations``) on the re-quantised face, then the contrast step ``norm`` as the
+    engine applies it to what a camera gives, then gamma and occlusion. Every draw comes from ``g``."""
+    x = random_affine(faces.float().div(255.0), g)
+    u8 = (x * 255.0).round_().clamp_(0, 255).to(torch.uint8)[:, 0].numpy()
+    seed = int(torch.randint(2 ** 62, (1,), generator=g))
+    u8 = random_degradations(u8, np.random.default_rng(seed), p)
+    x = torch.from_numpy(equalize(u8, norm)).float().div_(255.0).unsqueeze(1)
+    return random_erase(random_gamma(x, g), g)

@@ -83,15 +83,20 @@ def training_subset(x: np.ndarray, y: np.ndarray, subset: int, seed: int):
 
 
 @torch.no_grad()
-def predict_cnn(model: EmotionNet, x01: torch.Tensor, batch: int = 512) -> np.ndarray:
-    """Per-frame CNN probabilities (mirror-averaged, as everywhere else) for faces in [0, 1]."""
+def predict_logits(model: EmotionNet, x01: torch.Tensor, batch: int = 512) -> np.ndarray:
+    """Per-frame CNN logits (mirror-averaged, as everywhere else, no output bias) for faces in [0, 1]."""
     model.eval()
     device = next(model.parameters()).device
     out = []
     for i in range(0, len(x01), batch):
         xb = standardize(x01[i:i + batch]).to(device).contiguous(memory_format=torch.channels_last)
-        out.append(model.frames(xb)[1].softmax(-1).float().cpu())
+        out.append(model.frames(xb)[1].float().cpu())
     return torch.cat(out).numpy()
+
+
+def predict_cnn(model: EmotionNet, x01: torch.Tensor, batch: int = 512) -> np.ndarray:
+    """Per-frame CNN probabilities of ``predict_logits``."""
+    return torch.from_numpy(predict_logits(model, x01, batch)).softmax(-1).numpy()
 
 
 def engine_bf16() -> bool:

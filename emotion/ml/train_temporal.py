@@ -32,6 +32,7 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from .checkpoint import load_checkpoint, save_checkpoint
+from .degrade import random_degradations
 from .features import cached_view_outputs, clip_frames
 from .model import TemporalHead
 from .sequences import ClipSpec, VideoSpec, make_clips, video_timelines
@@ -64,6 +65,8 @@ class Stage2Config:
     switch_frames: int = 25       # how many frames after a change that weight covers (1 s at 25 frames/s)
     seed: int = 0
     video: dict = field(default_factory=lambda: asdict(VideoSpec()))
+    degrade: float = 0.0          # share of Training faces a camera degrades (degrade.py), the same way in all
+                                  # their views: a clip keeps its camera's noise, compression or blur
 
 
 def build_clip_set(faces01, labels, n, seed, spec: ClipSpec, bf16, model, batch=200, mirror: bool = True):
@@ -152,7 +155,11 @@ def train_stage2(cfg: Stage2Config, data: str, out: Path, threads: int = 0, stop
     splits = load_splits(data)
     xtr, ytr = training_subset(*splits["Training"], meta["stage1"].get("subset", 0), meta["stage1"]["seed"])
     xtr, ytr = training_subset(xtr, ytr, min(cfg.train_faces, len(xtr)), cfg.seed)
-    tr_feats, tr_logits = cached_view_outputs(model, "Training", prepare(xtr, norm), spec.views, cfg.seed, bf16)
+    name = "Training"
+    if cfg.degrade:
+        xtr = random_degradations(xtr, np.random.default_rng(cfg.seed), cfg.degrade)
+        name = f"Training-camera{cfg.degrade:g}"
+    tr_feats, tr_logits = cached_view_outputs(model, name, prepare(xtr, norm), spec.views, cfg.seed, bf16)
     val = validation_set(model, splits, norm, cfg, bf16)
     alpha, _ = choose_ema_alpha(val.cnn_probs(model), val.ys)
     baselines = val.rows(model, alpha)

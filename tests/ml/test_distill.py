@@ -47,8 +47,8 @@ def test_mixup_and_cutmix_mix_targets_as_they_mix_faces():
 
 
 def test_options_that_cannot_work_together_are_refused(tmp_path, capsys):
-    for argv, message in ((["--distill", "0.5"], "needs both teachers and a weight"),
-                          (["--teachers", "a.pt"], "needs both teachers and a weight"),
+    for argv, message in ((["--distill", "0.5"], "needs both teachers (--teachers or --soft-targets) and a weight"),
+                          (["--teachers", "a.pt"], "needs both teachers (--teachers or --soft-targets) and a weight"),
                           (["--mix-alpha", "-1"], "--mix-alpha must be 0 or more"),
                           (["--ema", "1.0"], "--ema from 0 to below 1")):
         with pytest.raises(SystemExit):
