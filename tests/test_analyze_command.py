@@ -50,7 +50,7 @@ def test_clip_as_csv_with_annotated_video(tmp_path):
     assert "275/275" in res.stderr                                    # the progress bar reached the end
     rows = list(csv.DictReader(io.StringIO(out.read_text())))
     assert list(rows[0]) == ["frame", "time", "face_id", "x", "y", "w", "h", *EMOTIONS, "dominant", "source",
-                             "face_size", "sharpness", "brightness", "reliable", "model_version"]
+                             "face_size", "sharpness", "brightness", "noise", "confidence", "reliable", "model_version"]
     assert {r["source"] for r in rows} == {"detected", "tracked"}
     assert {r["reliable"] for r in rows} == {"True", "False"}
     assert len({r["frame"] for r in rows}) > 150

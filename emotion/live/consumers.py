@@ -13,8 +13,8 @@ Replies from the server
     {"type": "result", "seq": n, "faces": [face, ...], "server_ms": ms}
         ``server_ms`` runs from the frame's arrival to the reply. Each face is FaceResult.to_dict()
         (emotion/ml/results.py): {"id", "box": [x, y, w, h], "probs": {emotion: p}, "dominant",
-        "source": "detected" | "tracked", "face_size": px, "sharpness", "brightness", "reliable": bool,
-        "frame", "time"}. ``dominant`` is the label shown (held through near ties); ``reliable`` is
+        "source": "detected" | "tracked", "face_size": px, "sharpness", "brightness", "noise",
+        "confidence", "reliable": bool}. ``dominant`` is the label shown (held through near ties); ``reliable`` is
         the rule of emotion/ml/quality.py. An unreliable face is still sent: the page draws it grey.
     {"type": "started", "session": id | null, "store": bool, "link": path}
         ``link`` (a stored session only, absent otherwise) is the session's private link,

@@ -18,11 +18,12 @@ from typing import Iterator, Optional
 from django.utils.text import slugify
 
 from emotion.ml import EMOTIONS
+from emotion.ml.export import safe_row
 
 from .models import LiveSession
 
 NEGATIVE = ("angry", "disgust", "fear", "sad")
-COLUMNS = ("t", *EMOTIONS, "dominant", "valence", "reliable", "face")
+COLUMNS = ("t", *EMOTIONS, "dominant", "valence", "confidence", "reliable", "face")
 
 
 def valence(probs: dict) -> float:
@@ -34,11 +35,11 @@ def points(session: LiveSession) -> Iterator[dict]:
         p = point.get("p")
         if p is None:
             yield {"t": point["t"], **{e: None for e in EMOTIONS}, "dominant": None, "valence": None,
-                   "reliable": None, "face": 0}
+                   "confidence": None, "reliable": None, "face": 0}
             continue
         probs = dict(zip(EMOTIONS, p))
         yield {"t": point["t"], **probs, "dominant": point.get("d") or max(probs, key=probs.get),
-               "valence": valence(probs), "reliable": point.get("r", 1) != 0, "face": 1}
+               "valence": valence(probs), "confidence": point.get("c"), "reliable": point.get("r", 1) != 0, "face": 1}
 
 
 def facts(session: LiveSession) -> dict:
@@ -67,7 +68,7 @@ def as_csv(session: LiveSession) -> str:
     writer = csv.DictWriter(buf, fieldnames=COLUMNS, lineterminator="\n")
     writer.writeheader()
     for row in points(session):
-        writer.writerow({k: ("" if v is None else int(v) if isinstance(v, bool) else v) for k, v in row.items()})
+        writer.writerow(safe_row({k: ("" if v is None else int(v) if isinstance(v, bool) else v) for k, v in row.items()}))
     return buf.getvalue()
 
 

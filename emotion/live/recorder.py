@@ -8,8 +8,8 @@ Reliability (emotion/ml/quality.py): a frame whose followed face is unreliable s
 frame with a face and still gets its timeline point, flagged ``"r": 0``, but its time is not counted
 in the share of time per emotion; ``frames_reliable`` says how many frames were counted.
 
-Timeline points are ``{"t": s, "p": [7 probabilities], "r": 1|0, "d": shown label}`` for a frame with
-a followed face, and ``{"t": s, "p": null}`` where the faces were lost: the first analysed frame without
+Timeline points are ``{"t": s, "p": [7 probabilities], "r": 1|0, "d": shown label, "c": confidence}``
+for a frame with a followed face (``c``: the calibrated top probability, absent before it existed), and ``{"t": s, "p": null}`` where the faces were lost: the first analysed frame without
 a face after one with a face gets such a point, so charts break the line there (a gap) instead of
 joining the last face seen to the next one. Sessions stored before these points simply have none.
 """
@@ -95,8 +95,11 @@ class SessionRecorder:
     def _add_point(self, t: float, face: dict, reliable: bool) -> None:
         if self.timeline and t - self.timeline[-1]["t"] < self.step:
             return
-        self.timeline.append({"t": round(t, 2), "p": [round(float(face["probs"][e]), 3) for e in EMOTIONS],
-                              "r": int(reliable), "d": face.get("dominant") or ""})
+        point = {"t": round(t, 2), "p": [round(float(face["probs"][e]), 3) for e in EMOTIONS],
+                 "r": int(reliable), "d": face.get("dominant") or ""}
+        if face.get("confidence") is not None:
+            point["c"] = round(float(face["confidence"]), 3)
+        self.timeline.append(point)
         if len(self.timeline) > self.max_points:
             # Keep the whole session at half the resolution rather than drop its beginning.
             self.step *= 2

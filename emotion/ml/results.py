@@ -3,8 +3,8 @@ records, the flat rows of CSV, JSON, the API and the stored results, the live re
 annotations.
 
 Each result carries how trustworthy it is beside what it says: ``source`` (how its box was found in
-this frame), ``face_size``, ``sharpness`` and ``brightness`` of the face the model saw, and
-``reliable``, one rule over those (see ``quality.py``). Unreliable results are kept and flagged,
+this frame), ``face_size``, ``sharpness``, ``brightness`` and ``noise`` of the face the model saw, the
+model's calibrated ``confidence``, and ``reliable``, one rule over those (see ``quality.py``). Unreliable results are kept and flagged,
 never hidden; summaries count reliable ones only.
 """
 
@@ -24,7 +24,7 @@ Box = Tuple[int, int, int, int]
 DETECTED, TRACKED = "detected", "tracked"
 SOURCES = (DETECTED, TRACKED)
 
-QUALITY_FIELDS = ("source", "face_size", "sharpness", "brightness", "reliable")
+QUALITY_FIELDS = ("source", "face_size", "sharpness", "brightness", "noise", "confidence", "reliable")
 # The flat row: CSV columns, JSON results, API rows and stored results, in this order.
 COLUMNS = ("frame", "time", "face_id", "x", "y", "w", "h", *EMOTIONS, "dominant", *QUALITY_FIELDS,
            "model_version")
@@ -42,6 +42,8 @@ class FaceResult:
     face_size: int = 0         # side of the box in pixels (sqrt(w h))
     sharpness: float = 0.0     # variance of the Laplacian of the 48x48 face the model saw
     brightness: float = 0.0    # mean grey level (0-255) of that face
+    noise: float = 0.0         # estimated sensor noise of that face, grey levels (quality.noise)
+    confidence: float = 0.0    # the top probability after temperature scaling (quality.confidence)
     reliable: bool = True
     frame: int = 0             # index in the video; 0 for an image
     time: float = 0.0          # seconds from the start of the video
@@ -52,7 +54,8 @@ class FaceResult:
 
     def quality(self) -> dict:
         return {"source": self.source, "face_size": int(self.face_size), "sharpness": round(float(self.sharpness), 1),
-                "brightness": round(float(self.brightness), 1), "reliable": bool(self.reliable)}
+                "brightness": round(float(self.brightness), 1), "noise": round(float(self.noise), 2),
+                "confidence": round(float(self.confidence), 4), "reliable": bool(self.reliable)}
 
     def to_dict(self) -> dict:
         """The nested form of one face (the live reply's faces)."""
@@ -78,5 +81,6 @@ class FaceResult:
                    probs=probs, label=EMOTIONS.index(dominant) if dominant in EMOTIONS else -1,
                    source=row.get("source") or DETECTED, face_size=int(row.get("face_size") or 0),
                    sharpness=float(row.get("sharpness") or 0.0), brightness=float(row.get("brightness") or 0.0),
+                   noise=float(row.get("noise") or 0.0), confidence=float(row.get("confidence") or 0.0),
                    reliable=True if reliable is None else bool(reliable), frame=int(row.get("frame", 0)),
                    time=float(row.get("time", 0.0)))

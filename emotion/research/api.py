@@ -12,6 +12,8 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 
+from emotion.ml.results import COLUMNS
+
 from . import services
 from .exports import csv_response, json_response
 from .models import Analysis, Role, Study, analysis_role, study_role, visible_analyses, visible_studies
@@ -169,8 +171,8 @@ class AnalysisViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.D
         return Response(AnalysisSerializer(analysis, context={"request": request}).data, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(responses={(200, "text/csv"): OpenApiTypes.STR},
-                   description="One row per face per analysed frame: frame, time, face_id, x, y, w, h, "
-                               "the 7 probabilities, dominant, model_version.")
+                   description="One row per face per analysed frame: " + ", ".join(COLUMNS)
+                               + " (the quality fields and the reliability rule: emotion/ml/quality.py).")
     @action(detail=True, methods=["get"], url_path="results.csv", renderer_classes=[CSVPassthrough])
     def results_csv(self, request, pk=None):
         return csv_response(request._request, self.get_object())

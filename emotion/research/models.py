@@ -264,6 +264,8 @@ class FrameResult(models.Model):
     face_size = models.PositiveIntegerField(null=True, blank=True, help_text="pixels")
     sharpness = models.FloatField(null=True, blank=True)
     brightness = models.FloatField(null=True, blank=True)
+    noise = models.FloatField(null=True, blank=True, help_text="estimated sensor noise, grey levels")
+    confidence = models.FloatField(null=True, blank=True, help_text="top probability after temperature scaling")
     reliable = models.BooleanField(null=True, blank=True)
     model_version = models.CharField(max_length=80)
 

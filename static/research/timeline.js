@@ -92,7 +92,8 @@
   // What the result's reliability rests on, for a title or a tooltip.
   function measures(r) {
     if (r.source == null) return "";
-    return `${r.source}, ${r.face_size} px, sharpness ${Math.round(r.sharpness)}, brightness ${Math.round(r.brightness)}`;
+    const extra = r.noise == null ? "" : `, noise ${Number(r.noise).toFixed(1)}, confidence ${Math.round(100 * r.confidence)}%`;
+    return `${r.source}, ${r.face_size} px, sharpness ${Math.round(r.sharpness)}, brightness ${Math.round(r.brightness)}${extra}`;
   }
 
   function imageView(data) {

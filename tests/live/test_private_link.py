@@ -125,7 +125,7 @@ def test_exports_parse_and_keep_the_gap(client, django_user_model):
     assert client.get(f"/live/sessions/{s.pk}/session.csv").status_code == 302         # sign in first
     client.force_login(me)
     rows = list(csv.DictReader(io.StringIO(client.get(f"/live/sessions/{s.pk}/session.csv").content.decode())))
-    assert list(rows[0]) == ["t", *EMOTIONS, "dominant", "valence", "reliable", "face"]
+    assert list(rows[0]) == ["t", *EMOTIONS, "dominant", "valence", "confidence", "reliable", "face"]
     assert [r["t"] for r in rows] == ["0.0", "0.5", "0.7", "3.0"]
     assert rows[0]["happy"] == "0.6" and rows[0]["dominant"] == "happy" and rows[0]["reliable"] == "1"
     assert float(rows[0]["valence"]) == pytest.approx(0.6 - 0.2)          # happy - max(angry, disgust, fear, sad)

@@ -156,3 +156,12 @@ def test_faces_and_timelines_without_the_flag_count_as_reliable():
     assert not is_reliable({**old_face, "reliable": False})
     assert unreliable_points([{"t": 0, "p": [0] * 7}, {"t": 0.5, "p": [0] * 7, "r": 1}]) == 0
     assert unreliable_points(None) == 0 and unreliable_points([{"t": 0, "p": [0] * 7, "r": 0}]) == 1
+
+
+def test_the_timeline_keeps_the_followed_faces_confidence_when_the_engine_sends_it():
+    rec = SessionRecorder(start=0.0, timeline_step=0.0)
+    face = {"box": [0, 0, 50, 50], "probs": {e: 1 / 7 for e in EMOTIONS}, "dominant": "happy", "reliable": True}
+    rec.analysed(0.1, [{**face, "confidence": 0.61234}], 5.0)
+    rec.analysed(0.2, [face], 5.0)                      # an engine without the field
+    first, second = rec.fields()["timeline"]
+    assert first["c"] == 0.612 and "c" not in second
