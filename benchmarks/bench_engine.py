@@ -82,7 +82,22 @@ def agreement(step1, step3) -> dict:
     in3 = sum(any(iou(x.box, y.box) >= 0.5 for y in b) for a, b in pairs for x in a)
     in1 = sum(any(iou(x.box, y.box) >= 0.5 for x in a) for a, b in pairs for y in b)
     return {"shared_frames": len(pairs), "step1_faces": n1, "also_at_step3": in3, "step3_faces": n3,
-            "also_at_step1": in1, "agreement": (in3 + in1) / max(n1 + n3, 1)}
+            "also_at_step1": in1, "agreement": (in3 + in1) / max(n1 + n3, 1), **label_agreement(pairs)}
+
+
+def label_agreement(pairs) -> dict:
+    """Of the faces both steps report (each step-1 face with its best step-3 match at IoU >= 0.5), the
+    share whose shown labels agree, and whose reliable flags agree."""
+    matched = []
+    for a, b in pairs:
+        for x in a:
+            best = max(b, key=lambda y: iou(x.box, y.box), default=None)
+            if best is not None and iou(x.box, best.box) >= 0.5:
+                matched.append((x, best))
+    n = max(len(matched), 1)
+    return {"matched_faces": len(matched),
+            "shown_labels_agree": sum(x.dominant == y.dominant for x, y in matched) / n,
+            "reliable_flags_agree": sum(x.reliable == y.reliable for x, y in matched) / n}
 
 
 def stage_costs(engine, path) -> dict:

@@ -26,3 +26,9 @@ def load_checkpoint(path) -> tuple[EmotionNet, dict]:
     model.load_state_dict(state)
     model.eval()
     return model, ck["meta"]
+
+
+def biases_for_stills_only(meta: dict) -> bool:
+    """Whether the checkpoint's output biases were judged on still faces only, and so are added to still
+    faces' probabilities and never to video or live streams (``calibrate``)."""
+    return (meta.get("calibration") or {}).get("applies_to") == "stills"

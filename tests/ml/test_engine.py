@@ -64,7 +64,8 @@ def test_video_records_and_progress(engine):
     frames = {r.frame for r in records}
     assert len(frames) > 150                       # the speaker's face is visible most of the clip
     first = records[0].to_dict()
-    assert {"id", "box", "probs", "dominant", "source", "face_size", "sharpness", "brightness", "reliable"} == set(first)
+    assert {"id", "box", "probs", "dominant", "source", "face_size", "sharpness", "brightness", "noise", "confidence",
+            "reliable"} == set(first)
     assert list(records[0].row("v")) == list(COLUMNS)
     assert abs(records[-1].time - records[-1].frame / 29.97) < 1e-3
     # one face stays one track through the long close-up shot (frames 90..250)

@@ -91,7 +91,7 @@ def test_every_result_says_how_far_it_can_be_trusted(step1):
     faces = [f for _, _, fs in step1[0] for f in fs]
     assert {f.source for f in faces} == {"detected", "tracked"}
     for f in faces:
-        assert f.reliable == is_reliable(f.source, f.face_size, f.sharpness, f.brightness)
+        assert f.reliable == is_reliable(f.source, f.face_size, f.sharpness, f.brightness, f.noise, f.confidence)
         assert f.face_size == round((f.box[2] * f.box[3]) ** 0.5)
     assert 0 < sum(f.reliable for f in faces) < len(faces)
 
@@ -121,3 +121,30 @@ def test_a_near_tie_does_not_flicker(engine):
     # v1.1's plain argmax flipped 4.0 times per 100 frames here; v1.2's LSTM holds it (0.0). The shown
     # label must hold either way (the rule itself is tested on a made-up tie in test_sequences_metrics)
     assert flips_per_100(shown) <= min(1, flips_per_100(top))
+
+
+def test_the_lstm_counts_seconds_not_frames(engine, monkeypatch):
+    """A face seen at 10 frames/s goes through the LSTM as if seen at 30 (engine.MAX_LSTM_STEPS): the
+    same still photo fed for 0.4 s takes as many LSTM steps and reads the same at either rate, and a
+    gap longer than the cap counts only the cap."""
+    from emotion.ml.engine import MAX_LSTM_STEPS, NOMINAL_FPS
+    img = cv2.imread(str(MEDIA / "obama.jpg"))
+    calls = []
+    step = engine.temporal_step
+    monkeypatch.setattr(engine, "temporal_step", lambda *a: calls.append(1) or step(*a))
+
+    def feed(times):
+        stream, faces = engine.stream(), None
+        calls.clear()
+        for i, t in enumerate(times):
+            faces = stream.process(img, frame=i, t=t)
+        assert len(faces) == 1
+        return faces[0], len(calls)
+
+    at_10, n10 = feed([i / 10 for i in range(5)])
+    at_30, n30 = feed([i / NOMINAL_FPS for i in range(13)])
+    assert n10 == n30 == 13
+    np.testing.assert_allclose(at_10.probs, at_30.probs, atol=2e-3)
+    assert at_10.dominant == at_30.dominant
+    _, n = feed([0.0, 5.0])                            # a long gap counts as the cap
+    assert n == 1 + MAX_LSTM_STEPS
