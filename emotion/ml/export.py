@@ -1,4 +1,5 @@
-"""Result rows (results.COLUMNS) as text: CSV, and the command line's table."""
+"""Result rows (results.COLUMNS) as text: CSV, and the command line's table; and the one rule that keeps
+every CSV the project writes safe to open in a spreadsheet."""
 
 from __future__ import annotations
 
@@ -10,11 +11,28 @@ from .labels import EMOTIONS
 from .results import COLUMNS
 
 
+# A text cell starting with one of these is run as a formula by spreadsheets (=HYPERLINK(...) in a
+# title set by one user, opened by another): such cells get a leading apostrophe, which spreadsheets
+# show as text. Numbers are never touched (a negative valence stays a number); JSON keeps raw values.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def inert(value):
+    """A CSV cell made safe for spreadsheets (see FORMULA_STARTS)."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def safe_row(row: dict) -> dict:
+    return {k: inert(v) for k, v in row.items()}
+
+
 def rows_to_csv(rows: Iterable[dict]) -> str:
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=COLUMNS, lineterminator="\n")
     writer.writeheader()
-    writer.writerows(rows)
+    writer.writerows(safe_row(r) for r in rows)
     return buf.getvalue()
 
 

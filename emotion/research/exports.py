@@ -11,6 +11,7 @@ from typing import Iterable, Iterator
 from django.utils.text import slugify
 
 from emotion.ml import EMOTIONS
+from emotion.ml.export import safe_row
 from emotion.ml.results import COLUMNS
 
 from .models import Analysis, FrameResult
@@ -32,7 +33,7 @@ def _csv_lines(rows: Iterable[dict], extra: dict = None) -> Iterator[str]:
     writer = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n")
     writer.writeheader()
     for i, row in enumerate(rows, 1):
-        writer.writerow({**(extra or {}), **row})
+        writer.writerow(safe_row({**(extra or {}), **row}))
         if i % 500 == 0:
             yield buf.getvalue()
             buf.seek(0)

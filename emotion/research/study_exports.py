@@ -19,6 +19,7 @@ from django.db.models import F
 from django.utils.text import slugify
 
 from emotion.ml import EMOTIONS
+from emotion.ml.export import safe_row
 from emotion.ml.results import QUALITY_FIELDS
 
 from .exports import result_rows
@@ -56,7 +57,7 @@ def _csv_chunks(rows: Iterable[dict], columns) -> Iterator[str]:
     writer = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n", extrasaction="ignore")
     writer.writeheader()
     for i, row in enumerate(rows, 1):
-        writer.writerow(row)
+        writer.writerow(safe_row(row))
         if i % LINES_PER_CHUNK == 0:
             yield buf.getvalue()
             buf.seek(0)

