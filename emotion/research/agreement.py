@@ -47,6 +47,17 @@ class LabelFileError(ValueError):
         super().__init__("; ".join(errors))
 
 
+def _next_row(reader):
+    """The next row, None at the end; a row the csv module cannot read (a field over its size limit,
+    say) is the file's fault, said with its line, not a server error."""
+    try:
+        return next(reader)
+    except StopIteration:
+        return None
+    except csv.Error as exc:
+        raise LabelFileError([f"line {reader.line_num}: not a readable CSV row ({exc})."]) from None
+
+
 def parse(data: bytes) -> list:
     """The rows of a hand-label file as segments (see HandLabels.segments), or LabelFileError with
     every problem found (up to MAX_ERRORS), each naming its line."""
@@ -59,11 +70,11 @@ def parse(data: bytes) -> list:
     if not text.strip():
         raise LabelFileError(["The file is empty: it needs a header (start,end,label or frame,label) and rows."])
     reader = csv.reader(io.StringIO(text, newline=""))
-    header = next(reader)
+    header = _next_row(reader)
     names = [h.strip().lower() for h in header]
     kind = _kind(names)
     errors, segments = [], []
-    for cells in reader:
+    while (cells := _next_row(reader)) is not None:
         if not any(c.strip() for c in cells):
             continue                                    # blank lines are allowed
         if len(errors) >= MAX_ERRORS:

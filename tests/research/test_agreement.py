@@ -60,6 +60,12 @@ def test_not_utf8_and_too_big():
     assert errors_of(big)[0].startswith("The file is 5.0 MB; hand labels may be at most 5 MB")
 
 
+def test_a_field_longer_than_the_csv_modules_limit_is_a_clear_error():
+    huge = "frame,label\n1,sad\n2," + "x" * 140_000 + "\n"
+    errs = errors_of(huge)
+    assert len(errs) == 1 and errs[0].startswith("line 3: not a readable CSV row (field larger than field limit")
+
+
 def test_every_error_is_listed_up_to_a_limit():
     errs = errors_of("frame,label\n" + "".join(f"{i},x\n" for i in range(30)))
     assert len(errs) == 11 and errs[0].startswith("line 2:") and errs[9].startswith("line 11:")
