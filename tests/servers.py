@@ -126,3 +126,18 @@ def launch_chromium(playwright, *extra_args: str):
     if not Path(CHROMIUM).exists():
         raise RuntimeError(f"{CHROMIUM} is missing: apt-get install -y chromium (scripts/setup.sh says how)")
     return playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS + list(extra_args))
+
+
+def wait_until(page, expression: str, timeout: float = 60.0, interval_ms: int = 100):
+    """Poll a page until ``expression`` is truthy; returns its value. Each check is one ``page.evaluate``
+    (sent over the DevTools protocol, so the page's Content-Security-Policy allows it), unlike Playwright's
+    ``wait_for_function``, whose repeated checks evaluate a string inside the page and are refused
+    under the policy whenever the first check fails, i.e. on a busy machine."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = page.evaluate(expression)
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"still false after {timeout:g} s: {expression}")
+        page.wait_for_timeout(interval_ms)

@@ -2,6 +2,7 @@
 rates, and passwords must pass Django's validators."""
 
 import itertools
+import time
 
 import pytest
 from django.contrib.auth.password_validation import validate_password
@@ -38,12 +39,14 @@ def test_ten_wrong_passwords_lock_that_name_from_that_address(ada, settings, pat
     address, elsewhere = fresh_address(), fresh_address()
     ada.is_staff = True                      # the admin's form checks staff after the password
     ada.save()
+    started = time.monotonic()
     answers = [sign_in(path, "ada", "wrong-password-x", address).status_code for _ in range(10)]
     assert answers == [200] * 10             # the form again, saying the password did not match
     locked = sign_in(path, "ada", PASSWORD, address)            # even the right password now waits
     assert locked.status_code == 429
     wait = int(locked["Retry-After"])
-    assert 590 <= wait <= 600
+    # the 10 minutes run from the first failure: a busy machine's slow password hashes shorten the wait
+    assert 600 - (time.monotonic() - started) - 2 <= wait <= 600
     body = locked.content.decode()
     assert "Too many failed sign-ins" in body and "try again in 10 min" in body
     # The same name from another address, and another name from this one, still sign in.
@@ -85,10 +88,12 @@ def test_wrong_api_tokens_lock_the_address(ada, settings):
     address, elsewhere = fresh_address(), fresh_address()
     good = Token.objects.create(user=ada).key
     api = APIClient(REMOTE_ADDR=address)
+    started = time.monotonic()
     answers = [api.get("/api/analyses/", HTTP_AUTHORIZATION=f"Token {i:040x}").status_code for i in range(20)]
     assert answers == [401] * 20
     locked = api.get("/api/analyses/", HTTP_AUTHORIZATION=f"Token {good}")
-    assert locked.status_code == 429 and 590 <= int(locked["Retry-After"]) <= 600
+    assert locked.status_code == 429
+    assert 600 - (time.monotonic() - started) - 2 <= int(locked["Retry-After"]) <= 600
     assert "Too many wrong API tokens" in locked.json()["detail"]
     assert APIClient(REMOTE_ADDR=elsewhere).get("/api/analyses/", HTTP_AUTHORIZATION=f"Token {good}").status_code == 200
 

@@ -254,11 +254,11 @@ def test_pages_work_in_a_browser_under_the_policy(daphne_url, playwright_driver)
         page.wait_for_selector("#analyses .status-done")
 
         page.goto(f"{daphne_url}/analyses/{a.pk}/")          # an image: its faces' table is drawn by script
-        page.wait_for_function("window.ferTimeline && window.ferTimeline.ready")
+        servers.wait_until(page, "window.ferTimeline && window.ferTimeline.ready")
         assert page.locator("#share-table tr").count() >= 2
 
         page.goto(f"{daphne_url}/live/")
-        page.wait_for_function("typeof Chart !== 'undefined'")
+        servers.wait_until(page, "typeof Chart !== 'undefined'")
         page.press("#live-fps", "Enter")                     # data-no-submit: the form never submits
         page.wait_for_timeout(300)
         assert page.url == f"{daphne_url}/live/"
@@ -284,7 +284,7 @@ def test_pages_work_in_a_browser_under_the_policy(daphne_url, playwright_driver)
             page.wait_for_load_state("load")
         assert page.evaluate("typeof django !== 'undefined' && typeof django.jQuery === 'function'")  # admin's JS ran
         page.goto(f"{daphne_url}/admin/live/livesession/{s.pk}/change/")
-        page.wait_for_function("Chart.getChart(document.getElementById('timeline-chart')) !== undefined")
+        servers.wait_until(page, "Chart.getChart(document.getElementById('timeline-chart')) !== undefined")
         assert blocked == [] and errors == [], blocked + errors
 
         # the control: an inline handler is refused, and reported where the test looks

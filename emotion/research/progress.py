@@ -6,6 +6,7 @@ and the page re-reads it over HTTP as well, so a failed push is logged and forgo
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from asgiref.sync import async_to_sync
@@ -31,8 +32,18 @@ def push(analysis) -> None:
     layer = get_channel_layer()
     if layer is None:
         return
+    message = {"type": "analysis.state", "state": state_message(analysis)}
     try:
-        async_to_sync(layer.group_send)(group_name(analysis.pk), {"type": "analysis.state", "state": state_message(analysis)})
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            loop = None
+        if loop is None:
+            async_to_sync(layer.group_send)(group_name(analysis.pk), message)
+        else:
+            # called from inside an event loop (async code calling sync code in the same thread), where
+            # async_to_sync refuses to run: the send goes on that loop instead
+            loop.create_task(layer.group_send(group_name(analysis.pk), message))
     except SoftTimeLimitExceeded:      # the job's time limit must end it…
         raise
     except Exception:                  # noqa: BLE001 - …but a lost push must never fail the analysis

@@ -74,7 +74,8 @@ def test_a_photo_of_a_face_gets_seven_probabilities(face_jpeg):
     # how far the reading can be trusted comes with it
     assert face["source"] == "detected" and face["face_size"] == round((w * h) ** 0.5)
     assert face["sharpness"] > 0 and 0 < face["brightness"] < 255
-    assert face["reliable"] is is_reliable(face["source"], face["face_size"], face["sharpness"], face["brightness"])
+    assert face["reliable"] is is_reliable(face["source"], face["face_size"], face["sharpness"], face["brightness"], face["noise"],
+                                            face["confidence"])
 
 
 def test_each_face_keeps_its_lstm_state_across_frames(clip_jpegs, monkeypatch):
@@ -150,11 +151,15 @@ def test_bad_messages_get_errors_and_the_socket_stays_usable(face_jpeg):
 def test_a_burst_above_the_rate_limit_is_refused_then_the_socket_recovers(face_jpeg):
     burst = 60
 
+    sending = []
+
     async def go():
         async with live() as comm:
+            started = time.monotonic()
             for _ in range(burst):
                 await comm.send_to(bytes_data=face_jpeg)
             got = [await reply(comm) for _ in range(burst)]
+            sending.append(time.monotonic() - started)
             await asyncio.sleep(1.2)            # the bucket refills
             got += await frames(comm, [face_jpeg])
             return got
@@ -162,7 +167,9 @@ def test_a_burst_above_the_rate_limit_is_refused_then_the_socket_recovers(face_j
     got = async_to_sync(go)()
     assert sorted(m["seq"] for m in got[:burst]) == list(range(burst))        # every frame answered once
     codes = [m.get("code", m["type"]) for m in got[:burst]]
-    assert codes.count("rate_limited") >= burst - settings.FER_LIVE_BURST - 5, codes
+    # the bucket refills while a busy machine is still taking the burst in: those tokens are allowed
+    refilled = settings.FER_LIVE_MAX_FPS * sending[0]
+    assert codes.count("rate_limited") >= burst - settings.FER_LIVE_BURST - refilled - 5, codes
     assert codes.count("busy") > 0 and codes.count("result") >= 1, codes
     assert got[-1]["type"] == "result" and got[-1]["seq"] == burst
 

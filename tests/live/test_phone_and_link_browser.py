@@ -37,7 +37,7 @@ def test_the_live_page_shows_the_private_link_once_and_it_opens_the_session(brow
 
     viewer = browser.new_page(viewport=PHONE, bypass_csp=True)       # the link alone, no account
     viewer.goto(link)
-    viewer.wait_for_function("window.ferTimeline !== undefined", timeout=15_000)
+    viewer.wait_for_function("window.ferTimeline !== undefined", timeout=60_000)
     drawn = viewer.evaluate("ferTimeline.data.datasets[0].data.length")
     assert drawn == len(session.timeline)
     assert viewer.get_attribute("#timeline-chart", "data-gaps") == str(session.timeline_gaps)
@@ -62,7 +62,7 @@ def test_pages_at_desktop_and_phone_width(browser, daphne_url, django_user_model
     for name, viewport in (("desktop", {"width": 1300, "height": 900}), ("375", PHONE)):
         page = browser.new_page(viewport=viewport, bypass_csp=True)
         page.goto(f"{daphne_url}/live/s/{s.pk}/{key}/")
-        page.wait_for_function("window.ferTimeline !== undefined", timeout=15_000)
+        page.wait_for_function("window.ferTimeline !== undefined", timeout=60_000)
         # the gap point breaks every line: a null between the points around it
         assert page.evaluate("ferTimeline.data.datasets.every(d => d.data[2].y === null && d.data[3].y !== null)")
         assert page.get_attribute("#timeline-chart", "data-gaps") == "1"

@@ -104,6 +104,10 @@ def test_progress_is_pushed_to_the_owner_only(researcher, other_researcher):
         await database_sync_to_async(progress.push)(a)
         pushed = await owner.receive_json_from(timeout=5)
         assert pushed["status"] == "running" and pushed["progress"] == 0.25
+        a.progress = 0.5
+        progress.push(a)          # sync code called inside the event loop's own thread: still delivered
+        pushed = await owner.receive_json_from(timeout=5)
+        assert pushed["progress"] == 0.5
         await owner.send_to(text_data="not json")
         assert (await owner.receive_json_from())["type"] == "error"
         await owner.disconnect()
