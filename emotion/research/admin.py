@@ -212,7 +212,7 @@ class AnalysisAdmin(admin.ModelAdmin):
         for obj in queryset:
             services.delete_analysis(obj)
 
-    @admin.action(description="Re-run the selected analyses with the current model")
+    @admin.action(description="Re-run the selected analyses with the current model", permissions=["change"])
     def rerun_selected(self, request, queryset):
         try:
             # a purged original has nothing to analyse: left alone, counted as skipped
@@ -223,7 +223,7 @@ class AnalysisAdmin(admin.ModelAdmin):
         self.message_user(request, f"{len(done)} queued again" + (f"; {skipped} still running or without their original, left alone" if skipped else ""),
                           messages.SUCCESS if done else messages.WARNING)
 
-    @admin.action(description="Export the selected analyses' results as one CSV")
+    @admin.action(description="Export the selected analyses' results as one CSV", permissions=["view"])
     def export_csv(self, request, queryset):
         return stream(request, csv_chunks(list(queryset.order_by("pk")), with_analysis_column=True),
                       "text/csv; charset=utf-8", "analyses.csv")

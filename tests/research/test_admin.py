@@ -55,3 +55,17 @@ def test_export_and_rerun_actions(admin_client, analysed, django_capture_on_comm
 def test_delete_confirmation_counts_results_instead_of_listing_them(admin_client, analysed):
     page = admin_client.get(f"/admin/research/analysis/{analysed[0].pk}/delete/").content.decode()
     assert "2 per-frame results" in page and "frame 0 face 1" not in page
+
+
+def test_rerunning_from_the_admin_takes_the_change_permission(client, analysed, django_user_model,
+                                                               django_capture_on_commit_callbacks):
+    from django.contrib.auth.models import Permission
+    viewer = django_user_model.objects.create_user("viewer-staff", password="a-long-password-9", is_staff=True)
+    viewer.user_permissions.add(Permission.objects.get(codename="view_analysis"))
+    client.force_login(viewer)
+    ids = [str(a.pk) for a in analysed]
+    page = client.get("/admin/research/analysis/").content.decode()
+    assert "export_csv" in page and "rerun_selected" not in page
+    with django_capture_on_commit_callbacks() as enqueued:
+        client.post("/admin/research/analysis/", {"action": "rerun_selected", "_selected_action": ids})
+    assert enqueued == [] and set(Analysis.objects.values_list("status", flat=True)) == {"done"}
