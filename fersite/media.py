@@ -9,6 +9,7 @@ a 404. With another storage backend (FER_STORAGE_BACKEND) the admin links to tha
 from __future__ import annotations
 
 import mimetypes
+import os
 
 from django.core.files.storage import default_storage
 from django.http import Http404
@@ -21,6 +22,18 @@ def staff_media(request, name: str):
         raise Http404("No such file")
     if not default_storage.exists(name):      # a name outside MEDIA_ROOT raises SuspiciousFileOperation: 400
         raise Http404("No such file")
+    if _is_folder(name):                      # checked before any header goes out: a folder is no file
+        raise Http404("No such file")
     content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
     return stream(request, file_chunks(default_storage, name), content_type, name.rsplit("/", 1)[-1],
                   attachment=True, length=default_storage.size(name))
+
+
+def _is_folder(name: str) -> bool:
+    """Whether ``name`` is a folder of the storage (``exists`` is true for folders too). Backends
+    without local paths (object storage) have no folders to fall into."""
+    try:
+        path = default_storage.path(name)
+    except NotImplementedError:
+        return name.endswith("/")
+    return os.path.isdir(path)

@@ -473,6 +473,8 @@ def test_the_admins_media_links_open_for_staff_only(client, staff):
     assert res["Content-Type"] == "image/jpeg" and res["X-Content-Type-Options"] == "nosniff"
     assert b"".join(res.streaming_content) == need(MEDIA / "obama.jpg").read_bytes()
     assert client.get("/media/uploads/no-such-file.jpg").status_code == 404
+    folder = link.rsplit("/", 1)[0]
+    assert client.get(folder).status_code == 404 and client.get(folder + "/").status_code == 404   # no 60 s hang
     assert client.get("/media/../fersite/settings.py").status_code in (400, 404)
     assert client.get("/media/%2E%2E/var/secret_key").status_code in (400, 404)
     client.force_login(User.objects.get(username="ada"))          # the owner, not staff: the page's own link instead
