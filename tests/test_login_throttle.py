@@ -125,3 +125,13 @@ def test_weak_passwords_are_refused(password, words):
         validate_password(password)
     assert words in " ".join(info.value.messages)
     validate_password("correct-horse-battery-staple")
+
+
+@pytest.mark.django_db
+def test_password_reset_is_not_offered_without_a_mail_server(client, ada):
+    """It would try to send mail through a server that is not there, unthrottled, a traceback each time."""
+    assert client.get("/accounts/password_reset/").status_code == 404
+    assert client.post("/accounts/password_reset/", {"email": "a@example.org"}).status_code == 404
+    assert client.get("/accounts/login/").status_code == 200
+    client.force_login(ada)
+    assert client.get("/accounts/password_change/").status_code == 200
