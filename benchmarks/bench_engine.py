@@ -152,20 +152,32 @@ def main(argv=None) -> dict:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--runs", type=int, default=5)
     p.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "engine.json")
+    p.add_argument("--baseline", type=Path, help="another checkpoint whose classify_faces is timed beside, "
+                                                 "call for call (e.g. the previous model)")
     args = p.parse_args(argv)
     engine = load_engine()
     truth = load_truth(TRUTH)
-    res = {"command": "python benchmarks/bench_engine.py --runs %d" % args.runs,
+    res = {"command": "python benchmarks/bench_engine.py --runs %d%s" % (args.runs, f" --baseline {args.baseline}" if args.baseline else ""),
            "machine": f"{platform.machine()}, torch {torch.__version__} ({torch.get_num_threads()} threads), "
                       f"OpenCV {cv2.__version__} ({cv2.getNumThreads()} threads)",
            "runs": args.runs, "bf16": engine.bf16, "model_version": engine.version}
 
     rng = np.random.default_rng(0)
     faces64 = rng.integers(0, 255, (64, 48, 48), dtype=np.uint8)
-    engine.classify_faces(faces64)                                     # warm-up
-    one = median_time(lambda: engine.classify_faces(faces64[:1]), args.runs * 20)
-    batch = median_time(lambda: engine.classify_faces(faces64), args.runs * 3)
-    res["classify_ms_per_face"] = {"batch_1": one * 1000, "batch_64": batch * 1000 / 64}
+    engines = {"classify_ms_per_face": engine}
+    if args.baseline:
+        other = load_engine(args.baseline)
+        engines["baseline_classify_ms_per_face"] = other
+        res["baseline_model_version"] = other.version
+    for e in engines.values():
+        e.classify_faces(faces64)                                      # warm-up
+    times = {k: ([], []) for k in engines}
+    for _ in range(args.runs):            # the two models take turns, so both see the same machine state
+        for key, e in engines.items():
+            times[key][0].append(median_time(lambda: e.classify_faces(faces64[:1]), 20))
+            times[key][1].append(median_time(lambda: e.classify_faces(faces64), 3))
+    for key, (one, batch) in times.items():
+        res[key] = {"batch_1": statistics.median(one) * 1000, "batch_64": statistics.median(batch) * 1000 / 64}
 
     base = baseline(CLIP)
     frames = len(base)
