@@ -170,7 +170,7 @@ from emotion.ml import MAX_VIDEO_PIXELS as FER_MAX_VIDEO_PIXELS  # noqa: E402
 FER_PROBE_MEMORY_MB = float(os.environ.get("FER_PROBE_MEMORY_MB", 1536))
 FER_PROBE_SECONDS = float(os.environ.get("FER_PROBE_SECONDS", 30))
 
-# SECURITY (see the README's "Security" section).
+# SECURITY (see docs/security.md).
 # Every other request body (login, admin, API JSON) is capped at this, from its Content-Length header
 # before any of it is read (fersite/limits.py); a body without a length is refused with a 411.
 FER_MAX_FORM_KB = float(os.environ.get("FER_MAX_FORM_KB", 1000))

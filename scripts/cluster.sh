@@ -17,7 +17,7 @@
 #              connections, caps bodies, times out slow clients
 #   this machine's own namespace holds .1 (and .101-.108, the live clients' addresses) on the bridge.
 # Media are shared through Django's storage API: here a folder every host mounts (the same file
-# system); on real hosts FER_STORAGE_BACKEND names object storage (see the README).
+# system); on real hosts FER_STORAGE_BACKEND names object storage (see docs/deployment.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
