@@ -63,8 +63,10 @@ MAX_LSTM_STEPS = 10
 # times cheaper per face than one frame at a time (benchmarks/results/engine.json).
 VIDEO_BATCH_FRAMES = 16
 # Video and live frames average in each face's mirror image, as still images do: without it the CNN
-# costs half as much, but macro F1 on the temporal benchmark's PublicTest clips fell by 1.9 points and
-# a still face's label flickered more (evaluate.stream_choices, emotion/weights/model_card.json).
+# costs half as much, but for v1 macro F1 on the temporal benchmark's PublicTest clips fell by 1.9
+# points and a still face's label flickered more (evaluate.stream_choices). For v3 the loss is 0.2
+# points, and the rule would drop it; it stays until the video-like benchmark, measured with it, is
+# re-run with single views (the card's stream_view).
 STREAM_MIRROR = True
 
 

