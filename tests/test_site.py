@@ -29,3 +29,10 @@ def test_ml_core_imports_nothing_from_django():
             "print(any(m == 'django' or m.startswith('django.') for m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_the_site_has_an_icon(client):
+    """Every page load asked for /favicon.ico and logged a 404 in the browser's console."""
+    res = client.get("/favicon.ico")
+    assert res.status_code == 301 and res["Location"].endswith("favicon.svg")
+    assert 'rel="icon"' in client.get("/").content.decode()
