@@ -29,6 +29,18 @@ def _safe(value: str, what: str) -> str:
     return value
 
 
+UPLOAD_PATHS = Path(__file__).resolve().parent.parent / "fersite" / "upload_paths.txt"
+
+
+def upload_paths_regex(path: Path = UPLOAD_PATHS) -> str:
+    """The site's upload paths as one anchored regular expression, read from the file the site reads."""
+    lines = [line.strip() for line in path.read_text().splitlines() if line.strip() and not line.startswith("#")]
+    regex = "^(?:" + "|".join(lines) + ")$"
+    if any(c in regex for c in '"{};\n'):
+        raise SystemExit(f"render_nginx: an upload path in {path} has characters nginx would misread")
+    return regex
+
+
 def render(upstreams, listen=("80",), server_name="_", tls_listen=(), tls_cert=None, tls_key=None,
            client_timeout=20, max_request_mb=None, max_form_kb=None, template: Path = TEMPLATE) -> str:
     if not upstreams:
@@ -55,6 +67,7 @@ def render(upstreams, listen=("80",), server_name="_", tls_listen=(), tls_cert=N
         "FER_MAX_REQUEST_BYTES": str(int(max_request_mb * 1_000_000)),
         "FER_MAX_FORM_BYTES": str(int(max_form_kb * 1000)),
         "FER_CLIENT_TIMEOUT": str(int(client_timeout)),
+        "FER_UPLOAD_PATHS": upload_paths_regex(),
     }
     text = template.read_text()
     missing = sorted(set(re.findall(r"\$\{(FER_[A-Z_]+)\}", text)) - set(values))

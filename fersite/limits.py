@@ -1,7 +1,8 @@
 """Request bodies are refused from their headers, before any of the body is read.
 
-Every request has a cap on its declared Content-Length: the upload endpoints (a POST to `/analyses/`
-or `/api/analyses/`) `FER_MAX_REQUEST_MB`, everything else (login, admin, API JSON) `FER_MAX_FORM_KB`.
+Every request has a cap on its declared Content-Length: the upload endpoints (a POST to a path of
+`upload_paths.txt`: the analyses' and a study's upload forms, hand labels, the API's) `FER_MAX_REQUEST_MB`,
+everything else (login, admin, API JSON) `FER_MAX_FORM_KB`.
 A body without a length (chunked) is refused with a 411 on every path: browsers and HTTP clients send
 a length with forms, files and JSON, and the proxy in front (deploy/nginx.conf) buffers a chunked
 body and passes it on with its length, capped as it reads it.
@@ -23,18 +24,28 @@ from __future__ import annotations
 
 import json
 import logging
+import re
+from pathlib import Path
 from typing import Optional
 from urllib.parse import unquote
 
 from django.conf import settings
 
 log = logging.getLogger(__name__)
-UPLOAD_PATHS = ("/api/analyses", "/analyses")
+UPLOAD_PATHS_FILE = Path(__file__).resolve().parent / "upload_paths.txt"
+
+
+def read_upload_paths(path: Path = UPLOAD_PATHS_FILE) -> list:
+    """The upload paths' regular expressions (the file's lines that are not comments)."""
+    return [line.strip() for line in path.read_text().splitlines() if line.strip() and not line.startswith("#")]
+
+
+UPLOAD_PATHS = re.compile("^(?:" + "|".join(read_upload_paths()) + ")$")
 REASONS = {400: "Bad Request", 411: "Length Required", 413: "Request Entity Too Large"}
 
 
 def is_upload(method: str, path: str) -> bool:
-    return method == "POST" and path.rstrip("/") in UPLOAD_PATHS
+    return method == "POST" and UPLOAD_PATHS.match(path) is not None
 
 
 def body_limit(method: str, path: str) -> int:

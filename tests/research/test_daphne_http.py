@@ -41,6 +41,36 @@ def test_an_oversized_upload_is_refused_before_django_spools_its_body():
     assert "at most" in json.loads(sent[1]["body"])["detail"]
 
 
+@pytest.mark.parametrize("path,size", [("/analyses/studies/7/", 5_000_000), ("/analyses/7/labels", 4_000_000),
+                                       ("/api/analyses/7/labels/", 4_000_000), ("/analyses/", 5_000_000)])
+def test_study_page_and_hand_label_uploads_get_the_upload_cap_not_the_form_cap(path, size):
+    """A 5 MB clip on a study's page and a 4 MB hand-label file were refused as 1,000 KB forms."""
+    from asgiref.sync import async_to_sync
+
+    from fersite.asgi import application
+
+    class BodyAsked(Exception):
+        pass
+
+    async def receive():
+        raise BodyAsked                  # past the header check: Django wants the body
+
+    sent = []
+
+    async def send(message):
+        sent.append(message)
+
+    scope = {"type": "http", "method": "POST", "path": path, "headers": [
+        (b"content-type", b"multipart/form-data; boundary=x"), (b"content-length", str(size).encode())],
+        "query_string": b"", "scheme": "http", "server": ("127.0.0.1", 80), "client": ("127.0.0.1", 5000)}
+    with pytest.raises(BodyAsked):
+        async_to_sync(application)(scope, receive, send)
+    assert not sent
+    scope["path"] = "/accounts/login/"                      # any other form keeps the small cap
+    async_to_sync(application)(scope, receive, send)
+    assert sent[0]["status"] == 413
+
+
 def test_downloads_stream_through_daphne(daphne_url, researcher):
     a = services.create_analysis(researcher, upload(need(CLIP)))
     run_analysis(a.pk, a.run_id)
