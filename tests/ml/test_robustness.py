@@ -133,8 +133,12 @@ def test_reliable_readings_stay_right_under_noise_compression_blur_and_darkness(
 
 
 def test_soft_targets_load_only_when_they_match_their_checksum(tmp_path, fer_splits):
+    stored = sorted(soft_targets.SOFT_TARGET_DIR.glob("*.npz"))
+    assert SHIPPED_TARGETS in stored
+    for path in stored:                                     # every committed teacher matches its record
+        assert soft_targets.sha256(path) == json.loads(path.with_suffix(".json").read_text())["sha256"], path
+        assert soft_targets.load(path)["Training"].shape == (len(fer_splits["Training"][1]), 7)
     record = json.loads(SHIPPED_TARGETS.with_suffix(".json").read_text())
-    assert soft_targets.sha256(SHIPPED_TARGETS) == record["sha256"]
     loaded = soft_targets.load(SHIPPED_TARGETS)
     for split in ("Training", "PublicTest"):
         assert loaded[split].shape == (len(fer_splits[split][1]), 7)
