@@ -47,7 +47,10 @@ class Rule:
     min_confidence: float = quality.MIN_CONFIDENCE
 
     def flags(self, r: "Readings", temperature: float) -> np.ndarray:
-        conf = quality.calibrated(r.probs, temperature).max(1)
+        return self.kept(r, quality.calibrated(r.probs, temperature).max(1))
+
+    def kept(self, r: "Readings", conf: np.ndarray) -> np.ndarray:
+        """The rule over N readings whose calibrated confidence ``conf`` is already known."""
         return ((r.face_size >= self.min_face_size) & (r.noise <= self.max_noise) & (r.sharpness >= self.min_sharpness)
                 & (r.brightness >= self.brightness[0]) & (r.brightness <= self.brightness[1])
                 & (conf >= self.min_confidence))
@@ -177,10 +180,7 @@ def choose_rule(readings: Dict[str, Readings], y: np.ndarray, temperature: float
         rule = Rule(**dict(zip(keys, values)))
         shares, ok = [], True
         for n in names:
-            r = readings[n]
-            kept = ((r.face_size >= rule.min_face_size) & (r.noise <= rule.max_noise)
-                    & (r.sharpness >= rule.min_sharpness) & (r.brightness >= rule.brightness[0])
-                    & (r.brightness <= rule.brightness[1]) & (conf[n] >= rule.min_confidence))
+            kept = rule.kept(readings[n], conf[n])
             k = int(kept.sum())
             if k >= min_kept and right[n][kept].mean() < floor:
                 ok = False
@@ -203,12 +203,13 @@ def choose_rule(readings: Dict[str, Readings], y: np.ndarray, temperature: float
     return Rule(**dict(zip(keys, values))), share
 
 
-def calibration_report(engine, splits: dict, temperature: Optional[float] = None) -> dict:
+def calibration_report(engine, splits: dict, temperature: Optional[float] = None,
+                       public_probs: Optional[np.ndarray] = None) -> dict:
     """Temperature fitted on one half of clean PublicTest; ECE before and after on the other half and
-    on PrivateTest (clean faces)."""
+    on PrivateTest (clean faces). ``public_probs``: PublicTest as classify_faces read it, if already read."""
     xp, yp = splits["PublicTest"]
     fit, check = halves(len(yp))
-    probs = engine.classify_faces(xp)
+    probs = engine.classify_faces(xp) if public_probs is None else public_probs
     t = fit_temperature(probs[fit], yp[fit]) if temperature is None else temperature
     out = {"temperature": t, "fitted_on": f"PublicTest, {len(fit)} faces (a seeded half)"}
     out["public_held_out"] = {"faces": len(check), "ece_before": ece(probs[check], yp[check]),
@@ -255,10 +256,9 @@ def fit(checkpoint: Path, splits: dict) -> dict:
     from .checkpoint import load_checkpoint, save_checkpoint
     from .engine import load_engine
     engine = load_engine(checkpoint)
-    public = {"PublicTest": splits["PublicTest"]}
-    cal = calibration_report(engine, public)
     x, y = splits["PublicTest"]
     readings = read_suite(engine, x, SEEDS["PublicTest"])
+    cal = calibration_report(engine, {"PublicTest": (x, y)}, public_probs=readings["clean"].probs)
     rule, share = choose_rule(readings, y, cal["temperature"])
     chosen = {"rule": asdict(rule) if rule else None, "mean_share_kept": share,
               "table": suite_table(readings, y, rule, cal["temperature"]) if rule else None}

@@ -34,12 +34,12 @@ from .model import EmotionNet, ModelConfig
 from .normalize import METHODS, standardize
 from .train_common import (DEFAULT_CACHE, ConfigMismatch, config_dict, load_resume, load_splits, log,  # noqa: F401
                            plain, predict_cnn, prepare, save_resume, setup_logging, training_subset)
+from .robustness import SEEDS
 from .soft_targets import SoftTargets
 from .train_temporal import Stage2Config, train_stage2
 
 # Robust runs also score each epoch on these suite conditions of PublicTest (one per camera group)
 EPOCH_CONDITIONS = ("gaussian noise 15", "jpeg q10", "gaussian blur 1.5", "captured at 16 px")
-PUBLIC_SUITE_SEED = 1
 
 
 @dataclass
@@ -125,7 +125,7 @@ def train_stage1(cfg: Stage1Config, data: str, out: Path, threads: int = 0, stop
         raise ValueError(f"the soft targets hold {len(stored)} Training faces and the data {len(splits['Training'][1])}")
     rows = torch.from_numpy(rows)
     xpub, ypub = splits["PublicTest"]
-    degraded_pub = [prepare(degrade.degrade_all(xpub, c, PUBLIC_SUITE_SEED), cfg.norm)
+    degraded_pub = [prepare(degrade.degrade_all(xpub, c, SEEDS["PublicTest"]), cfg.norm)
                     for c in degrade.conditions(EPOCH_CONDITIONS)] if cfg.degrade else []
     xpub = prepare(xpub, cfg.norm)
     model = EmotionNet(ModelConfig.from_dict(cfg.model)).to(dev, memory_format=torch.channels_last)
