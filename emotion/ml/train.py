@@ -32,7 +32,7 @@ from .distill import Teachers, distillation_loss, mix_batch, soft_targets, weigh
 from .metrics import classification_report
 from .model import EmotionNet, ModelConfig
 from .normalize import METHODS, standardize
-from .train_common import (DEFAULT_CACHE, ConfigMismatch, config_dict, load_resume, load_splits, log,  # noqa: F401
+from .train_common import (DEFAULT_CACHE, ConfigMismatch, config_dict, engine_bf16, load_resume, load_splits, log,  # noqa: F401
                            plain, predict_cnn, prepare, save_resume, setup_logging, training_subset)
 from .robustness import SEEDS
 from .soft_targets import SoftTargets
@@ -52,7 +52,9 @@ class Stage1Config:
     norm: str = "clahe"           # lighting normalisation: best of none/hist/clahe on PublicTest (runs/ablation.json)
     subset: int = 0               # use only this many training faces (0: all); for smoke tests
     seed: int = 0
-    bf16: bool = True             # bf16 autocast: about 2.8x faster on AVX-512 BF16 CPUs
+    # bf16 autocast: about 2.8x faster on AVX-512 BF16 CPUs and far slower on others, so it follows the
+    # machine (FER_BF16=0/1 overrides); a run resumed on another CPU keeps its schedule (MACHINE_KEYS)
+    bf16: bool = field(default_factory=engine_bf16)
     model: dict = field(default_factory=lambda: ModelConfig().to_dict())
     # The route to a better student of the same cost (distill.py); all off by default, as v1 was trained
     teachers: list = field(default_factory=list)   # stage-1 checkpoints of wider CNNs: their soft targets

@@ -113,14 +113,18 @@ def save_resume(path: Path, config: dict, epoch: int, state: dict) -> None:
     os.replace(tmp, path)
 
 
+# Config keys that describe the machine, not the schedule: a run may resume on another CPU
+MACHINE_KEYS = frozenset({"bf16"})
+
+
 def load_resume(path: Path, config: dict):
     """The resume checkpoint at ``path`` (None when there is none), refused if its config differs."""
     if not Path(path).exists():
         return None
     ck = torch.load(path, map_location="cpu", weights_only=True)
-    if ck.get("config") != config:
-        theirs = ck.get("config") or {}
-        diff = sorted(k for k in set(theirs) | set(config) if theirs.get(k) != config.get(k))
+    theirs = ck.get("config") or {}
+    diff = sorted(k for k in set(theirs) | set(config) if theirs.get(k) != config.get(k) and k not in MACHINE_KEYS)
+    if diff or not theirs:
         raise ConfigMismatch(
             f"{path} was written by a run with another config (differs in: {', '.join(diff) or 'everything'}): "
             f"{json.dumps(theirs)}. Resume with the same options, or start a new run folder.")
