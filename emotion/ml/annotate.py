@@ -71,6 +71,59 @@ def blur_faces(frame: np.ndarray, faces: Iterable[FaceResult]) -> np.ndarray:
     return out
 
 
+Rect = tuple  # (x0, y0, x1, y1), x1 and y1 exclusive
+
+
+def _overlap(a: Rect, b: Rect) -> int:
+    return max(0, min(a[2], b[2]) - max(a[0], b[0])) * max(0, min(a[3], b[3]) - max(a[1], b[1]))
+
+
+def _inside(r: Rect, W: int, H: int) -> bool:
+    return r[0] >= 0 and r[1] >= 0 and r[2] <= W and r[3] <= H
+
+
+def _clamp(x: int, y: int, w: int, h: int, W: int, H: int) -> Rect:
+    x, y = min(max(0, x), max(0, W - w)), min(max(0, y), max(0, H - h))
+    return (x, y, x + w, y + h)
+
+
+def _place(size: tuple, candidates: list, taken: list, W: int, H: int) -> Rect:
+    """The candidate corner (in order of preference) whose rectangle covers the least of what is already
+    drawn; one that fits the frame wins over one that must be pushed back inside it."""
+    w, h = size
+    best, best_cost = None, None
+    for rank, (x, y) in enumerate(candidates):
+        fits = _inside((x, y, x + w, y + h), W, H)
+        r = _clamp(x, y, w, h, W, H)
+        cost = (sum(_overlap(r, t) for t in taken), not fits, rank)
+        if best_cost is None or cost < best_cost:
+            best, best_cost = r, cost
+    return best
+
+
+def layout(boxes: list, label_sizes: list, panel_sizes: list, gap: int, W: int, H: int) -> tuple:
+    """Where each face's label and probability panel go, so that none covers another face, its label
+    or its panel where the frame leaves room (faces side by side used to have one face's panel drawn
+    over the other's label). Labels are placed first, above or below their box; then panels, beside
+    the box (right, left), below or above it. ``gap`` is the box lines' width. Returns (label rects,
+    panel rects)."""
+    box_rects = [(x, y, x + w, y + h) for x, y, w, h in boxes]
+    taken = list(box_rects)
+    labels = []
+    for (x, y, w, h), (lw, lh) in zip(boxes, label_sizes):
+        r = _place((lw, lh), [(x, y - gap - lh), (x, y + h + gap), (x, y + gap)], taken, W, H)
+        labels.append(r)
+        taken.append(r)
+    panels, gap = [], gap + 2
+    for (x, y, w, h), (pw, ph), lab in zip(boxes, panel_sizes, labels):
+        below, above = max(y + h, lab[3]) + gap, min(y, lab[1]) - gap - ph
+        r = _place((pw, ph), [(x + w + gap, y), (x - gap - pw, y), (x, below), (x, above),
+                              (x + w + gap, y + h - ph), (x - gap - pw, y + h - ph)], taken, W, H)
+        panels.append(r)
+        taken.append(r)
+    return labels, panels
+
+
 def draw_faces(frame: np.ndarray, faces: Iterable[FaceResult], blur: bool = False) -> np.ndarray:
     faces = list(faces)
     out = blur_faces(frame, faces) if blur else frame.copy()
@@ -79,31 +132,26 @@ def draw_faces(frame: np.ndarray, faces: Iterable[FaceResult], blur: bool = Fals
     scale = _font_scale(th)
     thick = max(1, th // 9)
     pad = max(2, th // 4)
+    row = th + pad
+    names_w = max(cv2.getTextSize(e[:3], FONT, scale, thick)[0][0] for e in EMOTIONS)
+    box_thick = [max(2, th // 6) if f.reliable else max(1, th // 12) for f in faces]
+    texts, label_sizes, panel_sizes = [], [], []
     for face in faces:
-        x, y, w, h = face.box
-        colour = COLOURS[face.dominant] if face.reliable else UNRELIABLE
-        box_thick = max(2, th // 6) if face.reliable else max(1, th // 12)
-        cv2.rectangle(out, (x, y), (x + w, y + h), colour, box_thick)
-
-        # the label above the box (below it when there is no room), on its backdrop, after a swatch
         shown = float(face.probs[EMOTIONS.index(face.dominant)])
-        label = f"#{face.face_id} {face.dominant} {shown:.0%}" + ("" if face.reliable else " ?")
-        (tw, _), base = cv2.getTextSize(label, FONT, scale, thick)
-        lw, lh = th + pad + tw + 2 * pad, th + base + 2 * pad
-        lx = min(max(0, x), max(0, W - lw))
-        ly = y - box_thick - lh if y - box_thick - lh >= 0 else min(H - lh, y + h + box_thick)
-        _backdrop(out, lx, ly, lx + lw, ly + lh)
-        cv2.rectangle(out, (lx + pad, ly + pad), (lx + pad + th - 1, ly + pad + th - 1), colour, -1)
-        _text(out, label, lx + 2 * pad + th, ly + pad + th, scale, thick, WHITE if face.reliable else LIGHT_GREY)
+        texts.append(f"#{face.face_id} {face.dominant} {shown:.0%}" + ("" if face.reliable else " ?"))
+        (tw, _), base = cv2.getTextSize(texts[-1], FONT, scale, thick)
+        label_sizes.append((th + pad + tw + 2 * pad, th + base + 2 * pad))
+        bar_w = max(3 * th, min(6 * th, face.box[2]))
+        panel_sizes.append((pad + names_w + pad + bar_w + pad, len(EMOTIONS) * row + pad))
+    labels, panels = layout([f.box for f in faces], label_sizes, panel_sizes, max(box_thick, default=2), W, H)
 
-        # the seven probabilities as bars with their names, beside the box
-        row = th + pad
-        names_w = max(cv2.getTextSize(e[:3], FONT, scale, thick)[0][0] for e in EMOTIONS)
-        bar_w = max(3 * th, min(6 * th, w))
-        pw, ph = pad + names_w + pad + bar_w + pad, len(EMOTIONS) * row + pad
-        px = x + w + box_thick + 2 if x + w + box_thick + 2 + pw <= W else max(0, x - box_thick - 2 - pw)
-        py = min(max(0, y), max(0, H - ph))
-        _backdrop(out, px, py, px + pw, py + ph)
+    for face, bt in zip(faces, box_thick):
+        x, y, w, h = face.box
+        cv2.rectangle(out, (x, y), (x + w, y + h), COLOURS[face.dominant] if face.reliable else UNRELIABLE, bt)
+    # panels before labels: where the frame leaves no room for both, a label stays readable
+    for face, (px, py, px1, py1) in zip(faces, panels):
+        _backdrop(out, px, py, px1, py1)
+        bar_w = px1 - px - 3 * pad - names_w
         for i, (name, p) in enumerate(zip(EMOTIONS, face.probs)):
             ry = py + pad + i * row
             bar_colour = COLOURS[name] if face.reliable else UNRELIABLE
@@ -112,4 +160,9 @@ def draw_faces(frame: np.ndarray, faces: Iterable[FaceResult], blur: bool = Fals
             cv2.rectangle(out, (bx, ry + th // 5), (bx + bar_w, ry + th - 1), (70, 70, 70), -1)
             if p > 0:
                 cv2.rectangle(out, (bx, ry + th // 5), (bx + max(1, int(bar_w * float(p))), ry + th - 1), bar_colour, -1)
+    for face, text, (lx, ly, lx1, ly1) in zip(faces, texts, labels):
+        colour = COLOURS[face.dominant] if face.reliable else UNRELIABLE
+        _backdrop(out, lx, ly, lx1, ly1)
+        cv2.rectangle(out, (lx + pad, ly + pad), (lx + pad + th - 1, ly + pad + th - 1), colour, -1)
+        _text(out, text, lx + 2 * pad + th, ly + pad + th, scale, thick, WHITE if face.reliable else LIGHT_GREY)
     return out

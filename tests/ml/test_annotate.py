@@ -192,3 +192,59 @@ def test_analyze_command_writes_a_blurred_h264_copy_with_sound(tmp_path):
     servers.ARTIFACTS.mkdir(exist_ok=True)
     cv2.imwrite(str(servers.ARTIFACTS / "annotated-frame.png"), a)
     cv2.imwrite(str(servers.ARTIFACTS / "annotated-frame-blurred.png"), b)
+
+
+def _label_and_panel_rects(faces, H, W):
+    """The rectangles draw_faces gives each face's label and panel (its own layout, as drawn)."""
+    from emotion.ml import annotate
+
+    seen = {}
+
+    def spy(*args):
+        seen["rects"] = real(*args)
+        return seen["rects"]
+
+    real, annotate.layout = annotate.layout, spy
+    try:
+        annotate.draw_faces(np.zeros((H, W, 3), np.uint8), faces)
+    finally:
+        annotate.layout = real
+    return seen["rects"]
+
+
+def _clashes(faces, labels, panels):
+    """Pairs (what, other face) where one face's label or panel covers another face's box, label or panel."""
+    from emotion.ml.annotate import _overlap
+
+    boxes = [(x, y, x + w, y + h) for x, y, w, h in (f.box for f in faces)]
+    found = []
+    for i in range(len(faces)):
+        for j in range(len(faces)):
+            if i == j:
+                continue
+            for what, mine in (("label", labels[i]), ("panel", panels[i])):
+                for whose, theirs in (("box", boxes[j]), ("label", labels[j]), ("panel", panels[j])):
+                    if _overlap(mine, theirs):
+                        found.append(f"#{faces[i].face_id} {what} over #{faces[j].face_id} {whose}")
+    return found
+
+
+def test_faces_side_by_side_keep_their_labels_and_panels_apart(engine):
+    """two_people.jpg: the second face's panel used to be drawn over the first face's label."""
+    img = cv2.imread(str(need(MEDIA / "two_people.jpg")))
+    faces = engine.analyze_image(img)
+    assert len(faces) == 2
+    labels, panels = _label_and_panel_rects(faces, *img.shape[:2])
+    assert _clashes(faces, labels, panels) == []
+    for (x, y, w, h), lab, pan in zip((f.box for f in faces), labels, panels):
+        own = (x, y, x + w, y + h)
+        from emotion.ml.annotate import _overlap
+        assert _overlap(lab, own) == 0 and _overlap(pan, own) == 0 and _overlap(lab, pan) == 0
+
+
+def test_a_row_of_close_faces_is_laid_out_without_overlaps():
+    """Three faces in a row, each panel wider than the room between two faces, as a group photo gives."""
+    faces = [FaceResult(face_id=i + 1, box=(60 + 340 * i, 220, 110, 110), probs=np.full(7, 1 / 7), reliable=True)
+             for i in range(3)]
+    labels, panels = _label_and_panel_rects(faces, 720, 1100)
+    assert _clashes(faces, labels, panels) == []
