@@ -174,7 +174,8 @@
     }
     doneAt.push(now);
     while (doneAt.length && now - doneAt[0] > 2000) doneAt.shift();
-    lastFaces = msg.faces;
+    // a reply that arrives after Stop must not paint boxes over a camera that is off
+    lastFaces = running ? msg.faces : [];
     drawOverlay();
     // the followed face, as the server's session recorder picks it: the largest
     const main = msg.faces.reduce((a, f) => (!a || f.box[2] * f.box[3] > a.box[2] * a.box[3] ? f : a), null);
@@ -309,7 +310,7 @@
       (share ? `; time per emotion (reliable frames only): ${share}` : "") +
       (leftOut > 0 ? `; ${leftOut} of ${withFace} frames with a face left out as unreliable` : "") +
       (s.frames_analysed ? `; a face in ${withFace} (${(100 * withFace / s.frames_analysed).toFixed(0)}%)` : "") +
-      (msg.stored ? `. Stored as session #${msg.session}; its private link is above.` : ". Nothing was stored.");
+      (msg.stored ? `. Stored as session #${msg.session}; keep its private link, shown on this page.` : ". Nothing was stored.");
   }
 
   function stop() {
@@ -320,6 +321,8 @@
     setButtons();
     if (camera) camera.getTracks().forEach((t) => t.stop());
     camera = null;
+    lastFaces = [];
+    drawOverlay();                           // no boxes left over a stopped camera
     const socket = ws;
     if (socket && socket.readyState === WebSocket.OPEN) {
       setStatus("Stopping…");

@@ -11,6 +11,9 @@ from .test_private_link import stored
 
 pytestmark = pytest.mark.django_db(transaction=True)
 PHONE = {"width": 375, "height": 800}
+# whether anything is painted on the live page's overlay (boxes and labels)
+PAINTED = ("(() => { const c = ferLive.overlay, d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;"
+           " for (let i = 3; i < d.length; i += 4) if (d[i]) return true; return false; })()")
 
 
 def no_sideways_scroll(page) -> None:
@@ -28,10 +31,15 @@ def test_the_live_page_shows_the_private_link_once_and_it_opens_the_session(brow
     link = page.input_value("#live-link-list input.live-link")
     assert link.startswith(daphne_url + "/live/s/") and "shown only once" in page.text_content("#live-links")
     no_sideways_scroll(page)
+    # the link card goes below the video on a phone: the camera's picture stays on the first screen
+    stage = page.locator(".live-stage").bounding_box()
+    assert stage["y"] + stage["height"] / 2 <= PHONE["height"], stage
     page.screenshot(path=str(servers.ARTIFACTS / "live-page-375.png"), full_page=True)
+    page.wait_for_function(PAINTED, timeout=60_000)
     page.click("#live-stop")
     page.wait_for_function("document.getElementById('live-summary').textContent.includes('Stored as session')",
                            timeout=15_000)
+    assert page.evaluate(PAINTED) is False, "boxes left painted over the stopped camera"
     session = LiveSession.objects.get(pk=page.evaluate("ferLive.stats.session"))
     assert "a face in" in page.text_content("#live-summary")
 
