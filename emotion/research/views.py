@@ -23,6 +23,7 @@ from .exports import csv_response, download_name
 from .models import Analysis, FrameResult, Role, Study, analysis_role, visible_analyses
 from .runner import local_copy, refuse_over_limit
 from .player import video_offset
+from .statistics import NoBaseline, baseline_of
 from .streaming import stream_file
 from .validation import MIME, MediaFacts, UploadRefused, without_path
 
@@ -135,8 +136,14 @@ def analysis_detail(request, pk: int):
     faces = analysis.summary.get("per_face", []) if analysis.summary else []
     # one lane per tracked face in the faces chart, plus room for its axis
     lanes_height = 60 + 24 * max(1, len(faces))
+    # The baseline travels with the page: asking the API for one that does not exist answered 404,
+    # a console error on every analysis page outside a study.
+    try:
+        baseline = baseline_of(analysis, visible_analyses(request.user)) if analysis.result_count else None
+    except NoBaseline:
+        baseline = None
     return render(request, "research/detail.html", {"a": analysis, "faces": faces, "lanes_height": lanes_height,
-                                                    "video_offset": video_offset(analysis),
+                                                    "video_offset": video_offset(analysis), "baseline": baseline,
                                                     **edit_context(request, analysis)})
 
 

@@ -290,13 +290,11 @@
     timeline.click = clicked;
     timeline.ready = true;
 
-    // Probabilities minus the participant's baseline means, offered when the analysis has a baseline.
-    async function loadBaseline() {
-      let means = null;
-      try {
-        const res = await fetch(`/api/analyses/${id}/baseline/`, {headers: {Accept: "application/json"}});
-        if (res.ok) means = (await res.json()).mean;
-      } catch (e) { /* no baseline view then */ }
+    // Probabilities minus the participant's baseline means, offered when the analysis has a baseline
+    // (the page carries it: null when there is none).
+    function loadBaseline() {
+      const data = document.getElementById("baseline-data");
+      const means = data ? (JSON.parse(data.textContent) || {}).mean : null;
       const toggle = document.getElementById("baseline-corrected");
       if (!means || !toggle) return;
       document.getElementById("baseline-toggle").hidden = false;

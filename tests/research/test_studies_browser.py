@@ -18,12 +18,11 @@ PASSWORD = "a-long-password-7"
 def watch(page) -> list:
     """Console errors (a blocked script or image among them), uncaught exceptions and failed loads."""
     problems = []
-    # a failed load is reported by its response below, with its URL (the browser asks for /favicon.ico)
+    # a failed load is reported by its response below, with its URL (/favicon.ico included: it exists)
     page.on("console", lambda m: m.type == "error" and not m.text.startswith("Failed to load resource")
             and problems.append(f"{page.url}: {m.text}"))
     page.on("pageerror", lambda exc: problems.append(f"{page.url}: {exc}"))
-    page.on("response", lambda r: r.status >= 400 and not r.url.endswith("/favicon.ico")
-            and problems.append(f"{r.status} {r.url}"))
+    page.on("response", lambda r: r.status >= 400 and problems.append(f"{r.status} {r.url}"))
     return problems
 
 
