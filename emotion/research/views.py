@@ -133,7 +133,7 @@ def _go(request, target: str):
 @login_required
 def analysis_detail(request, pk: int):
     analysis = _own(request, pk)
-    faces = analysis.summary.get("per_face", []) if analysis.summary else []
+    faces = faces_to_choose(analysis.summary or {})
     # one lane per tracked face in the faces chart, plus room for its axis
     lanes_height = 60 + 24 * max(1, len(faces))
     # The baseline travels with the page: asking the API for one that does not exist answered 404,
@@ -145,6 +145,14 @@ def analysis_detail(request, pk: int):
     return render(request, "research/detail.html", {"a": analysis, "faces": faces, "lanes_height": lanes_height,
                                                     "video_offset": video_offset(analysis), "baseline": baseline,
                                                     **edit_context(request, analysis)})
+
+
+def faces_to_choose(summary: dict) -> list:
+    """The faces of the timeline's chooser, the main one first (most reliable frames, then most frames):
+    opening on face #1 showed a face seen for half a second. Each says how much of the video it is in."""
+    analysed = summary.get("frames_analysed") or 0
+    faces = sorted(summary.get("per_face", []), key=lambda f: (-(f.get("reliable_frames") or 0), -f["frames"], f["face_id"]))
+    return [{**f, "share": f["frames"] / analysed if analysed else None} for f in faces]
 
 
 def edit_context(request, analysis: Analysis, values: dict = None) -> dict:

@@ -1,5 +1,7 @@
 """The researcher's pages with Django's test client, and the progress socket with a real channel layer."""
 
+import re
+
 import pytest
 from asgiref.sync import async_to_sync
 from channels.routing import URLRouter
@@ -127,3 +129,26 @@ def test_the_original_is_served_as_what_it_is_not_as_its_name_says(signed_in, re
     assert res["Content-Type"] == "image/jpeg" and res["Content-Disposition"].startswith("attachment")
     assert res["X-Content-Type-Options"] == "nosniff"
     assert b"".join(res.streaming_content)[:3] == b"\xff\xd8\xff"
+
+
+@pytest.mark.django_db
+def test_the_timeline_opens_on_the_main_face(signed_in, researcher):
+    """Face #1, seen on two frames, came first; the face with the most reliable frames does now, and
+    each choice says how much of the video it is in."""
+    from emotion.research.summary import summarise
+    from emotion.research.models import FrameResult
+    from tests.research.study_data import add_result, make_analysis
+
+    a = make_analysis(researcher, frame_count=20)
+    for frame in range(2):
+        add_result(a, frame, {"fear": .9}, face_id=1)
+    for frame in range(12):
+        add_result(a, frame, {"happy": .9}, face_id=3, reliable=frame >= 2)
+    for frame in range(16):
+        add_result(a, frame, {"sad": .9}, face_id=2, reliable=frame < 4)
+    rows = FrameResult.objects.filter(analysis=a).order_by("frame", "face_id").values()
+    Analysis.objects.filter(pk=a.pk).update(summary=summarise(rows, 20))
+    page = signed_in.get(f"/analyses/{a.pk}/").content.decode()
+    options = re.findall(r'<option value="(\d+)">([^<]*)</option>', page)
+    assert [v for v, _ in options] == ["3", "2", "1"]
+    assert "in 60% of the video · 12 frames (10 reliable)" in options[0][1]
