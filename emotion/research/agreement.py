@@ -73,20 +73,24 @@ def parse(data: bytes) -> list:
     header = _next_row(reader)
     names = [h.strip().lower() for h in header]
     kind = _kind(names)
-    errors, segments = [], []
+    errors, segments, placed = [], [], []
     while (cells := _next_row(reader)) is not None:
         if not any(c.strip() for c in cells):
             continue                                    # blank lines are allowed
         if len(errors) >= MAX_ERRORS:
-            errors.append("… and maybe more; fix these first.")
+            errors.append((math.inf, "… and maybe more; fix these first."))
             break
+        line = reader.line_num
         try:
-            segments.append(_row(kind, names, cells, reader.line_num))
+            place = _place(kind, names, cells, line)
+            placed.append(place)                         # a row with a bad label still overlaps others
+            segments.append({**place, "label": _label(dict(zip(names, cells)))})
         except ValueError as exc:
-            errors.append(f"line {reader.line_num}: {exc}")
-    errors = errors or _overlaps(segments)
+            errors.append((line, f"line {line}: {exc}"))
+    # every fault at once, in the file's order: an overlap is reported beside a misspelt label
+    errors = [text for _, text in sorted(errors + _overlaps(placed), key=lambda e: e[0])]
     if errors:
-        raise LabelFileError(errors)
+        raise LabelFileError(errors[:MAX_ERRORS + 1])
     if not segments:
         raise LabelFileError(["The file has a header but no labels."])
     return segments
@@ -127,28 +131,34 @@ def _whole(value: str, what: str) -> int:
     return int(text)
 
 
-def _row(kind: str, names: list, cells: list, line: int) -> dict:
+def _place(kind: str, names: list, cells: list, line: int) -> dict:
+    """Where a row applies: its seconds or frame, and its face when it names one."""
     if len(cells) != len(names):
         raise ValueError(f"{len(cells)} values where the header has {len(names)} columns")
     cell = dict(zip(names, cells))
-    label = cell["label"].strip().lower()
-    if label not in EMOTIONS:
-        raise ValueError(f'"{cell["label"].strip()}" is not one of {", ".join(EMOTIONS)}')
     if kind == "segments":
         start, end = _number(cell["start"], "start"), _number(cell["end"], "end")
         if end <= start:
             raise ValueError(f"end {cell['end'].strip()} is not after start {cell['start'].strip()}")
-        out = {"start": start, "end": end, "label": label}
+        out = {"start": start, "end": end}
     else:
-        out = {"frame": _whole(cell["frame"], "frame"), "label": label}
+        out = {"frame": _whole(cell["frame"], "frame")}
     if cell.get("face_id", "").strip():
         out["face_id"] = _whole(cell["face_id"], "face_id")
     out["line"] = line
     return out
 
 
+def _label(cell: dict) -> str:
+    label = cell["label"].strip().lower()
+    if label not in EMOTIONS:
+        raise ValueError(f'"{cell["label"].strip()}" is not one of {", ".join(EMOTIONS)}')
+    return label
+
+
 def _overlaps(segments: list) -> list:
-    """A frame (of one face) labelled twice has no single truth to compare with: refused."""
+    """A frame (of one face) labelled twice has no single truth to compare with: refused. Returns
+    (line, message) pairs."""
     errors = []
     by_face = defaultdict(list)
     for s in segments:
@@ -158,16 +168,18 @@ def _overlaps(segments: list) -> list:
             seen = {}
             for s in rows:
                 if s["frame"] in seen:
-                    errors.append(f"line {s['line']}: frame {s['frame']} is labelled already on line "
-                                  f"{seen[s['frame']]}")
+                    errors.append((s["line"], f"line {s['line']}: frame {s['frame']} is labelled already on line "
+                                              f"{seen[s['frame']]}"))
                 seen.setdefault(s["frame"], s["line"])
         else:
             rows = sorted(rows, key=lambda s: s["start"])
             for a, b in zip(rows, rows[1:]):
                 if b["start"] < a["end"]:
-                    errors.append(f"line {b['line']}: {b['start']:g}–{b['end']:g} s overlaps "
-                                  f"{a['start']:g}–{a['end']:g} s on line {a['line']}")
-    return errors[:MAX_ERRORS]
+                    later, earlier = (b, a) if b["line"] > a["line"] else (a, b)
+                    errors.append((later["line"], f"line {later['line']}: {later['start']:g}–{later['end']:g} s "
+                                                  f"overlaps {earlier['start']:g}–{earlier['end']:g} s on line "
+                                                  f"{earlier['line']}"))
+    return errors
 
 
 def _main_faces(results: list) -> dict:

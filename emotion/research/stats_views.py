@@ -12,6 +12,10 @@ from . import agreement
 from .models import editable_analyses, visible_analyses
 
 
+# Messages about a hand-label file are shown in the agreement card (templates/research/_agreement.html)
+LABELS_TAG = "labels"
+
+
 @login_required
 @require_POST
 def upload_labels(request, pk: int):
@@ -28,7 +32,8 @@ def upload_labels(request, pk: int):
     try:
         figures = agreement.store(analysis, request.user, upload)
     except agreement.LabelFileError as exc:
-        messages.error(request, f"{upload.name} was not used: " + "; ".join(exc.errors))
+        # shown in the agreement card the page jumps to, beside the figures it did not replace
+        messages.error(request, f"{upload.name} was not used: " + "; ".join(exc.errors), extra_tags=LABELS_TAG)
         return back
     except agreement.NotFinished as exc:
         messages.error(request, str(exc))

@@ -48,6 +48,9 @@ def test_segments_and_frames_in_any_case_with_optional_face_ids():
     ("start,end,label\n", ["The file has a header but no labels."]),
     ("start,end,label\n0,2,sad\n1,3,happy\n", ["line 3: 1–3 s overlaps 0–2 s on line 2"]),
     ("frame,label\n4,sad\n4,happy\n", ["line 3: frame 4 is labelled already on line 2"]),
+    # every fault at once: a misspelt label does not hide the overlap of its row, nor a bad start a later row
+    ("start,end,label\n0,2,sad\n1,3,hapy\nx,5,sad\n",
+     [f'line 3: "hapy" is not one of {ALL}', "line 3: 1–3 s overlaps 0–2 s on line 2", 'line 4: start "x" is not a number']),
 ])
 def test_bad_files_say_what_is_wrong_and_where(text, expected):
     assert errors_of(text) == expected
@@ -197,7 +200,13 @@ def test_the_page_form_posts_and_goes_back_to_the_analysis(client, researcher):
     text = res.content.decode()
     assert "10 results compared, accuracy 50.0%" in text
     res = client.post(url, {"file": csv_file("start,end,label\n0,1,joy\n", "mine.csv")}, follow=True)
-    assert f"mine.csv was not used: line 2: &quot;joy&quot; is not one of {ALL}" in res.content.decode()
+    text = res.content.decode()
+    # the refusal is in the card the page jumps to, which says the figures there are the earlier file's
+    card = text[text.index('id="agreement"'):]
+    refusal = card[card.index('id="labels-refused"'):card.index("</p>", card.index('id="labels-refused"'))]
+    assert f"mine.csv was not used: line 2: &quot;joy&quot; is not one of {ALL}" in refusal
+    assert "The figures below are still those of" in refusal
+    assert "was not used" not in text[:text.index('id="agreement"')]
     assert HandLabels.objects.get(analysis=a).agreement["accuracy"] == 0.5      # the earlier file stands
 
 
