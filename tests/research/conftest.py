@@ -10,7 +10,7 @@ import cv2
 import pytest
 from django.contrib.auth.models import User
 
-from tests.conftest import CLIP, MEDIA, need
+from tests.conftest import CLIP, MEDIA, need, opencv_frames
 
 
 @pytest.fixture(scope="session")
@@ -80,15 +80,7 @@ def other_researcher(db):
 
 
 def _clip_frames(n: int) -> list:
-    cap = cv2.VideoCapture(str(need(CLIP)))
-    frames = []
-    while len(frames) < n:
-        ok, f = cap.read()
-        if not ok:
-            break
-        frames.append(f)
-    cap.release()
-    return frames
+    return opencv_frames(need(CLIP), n)
 
 
 def _write_avi(path: Path, frames: list) -> None:
