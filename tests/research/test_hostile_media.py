@@ -30,29 +30,7 @@ from tests.hostile_media import one_frame_video, solid_jpeg, solid_png, solid_we
 pytestmark = pytest.mark.django_db(transaction=True)
 
 BAR_MB = 300
-
-
-def _status(pid: int) -> dict:
-    fields = {}
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        key, _, value = line.partition(":")
-        if value.strip().endswith("kB"):
-            fields[key] = int(value.split()[0]) / 1024
-    return fields
-
-
-class Memory:
-    """The peak resident memory a process reaches while an action runs, above where it started."""
-
-    def __init__(self, pid: int):
-        self.pid = pid
-
-    def rise_during(self, action):
-        Path(f"/proc/{self.pid}/clear_refs").write_text("5")     # VmHWM := VmRSS
-        before = _status(self.pid)["VmRSS"]
-        result = action()
-        time.sleep(0.3)                                        # what the server does after its reply
-        return _status(self.pid)["VmHWM"] - before, result
+Memory = servers.Memory
 
 
 @pytest.fixture(scope="module")
