@@ -69,6 +69,18 @@ def image_formats(tmp_path_factory) -> dict:
     return out
 
 
+@pytest.fixture(scope="module")
+def own_daphne(site_env, request):
+    """(process, url) of a daphne of the test module's own, so that its pid is known and its memory
+    and CPU time are that module's."""
+    from tests import servers
+
+    name = request.module.__name__.rsplit(".", 1)[-1]
+    proc, url = servers.start_daphne(site_env, servers.ARTIFACTS / f"daphne-{name}.log")
+    yield proc, url
+    servers.stop(proc)
+
+
 @pytest.fixture
 def researcher(db):
     return User.objects.create_user("ada", password="a-long-password-1")

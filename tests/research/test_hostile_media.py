@@ -44,17 +44,9 @@ def hostile(tmp_path_factory) -> dict:
             "ordinary": solid_jpeg(640, 480)}
 
 
-@pytest.fixture(scope="module")
-def daphne(site_env):
-    """A daphne of this module's own, so that its pid is known and its memory is this module's."""
-    proc, url = servers.start_daphne(site_env, servers.ARTIFACTS / "daphne-hostile.log")
-    yield proc, url
-    servers.stop(proc)
-
-
 @pytest.fixture
-def site(daphne, researcher, hostile, tmp_path):
-    proc, url = daphne
+def site(own_daphne, researcher, hostile, tmp_path):
+    proc, url = own_daphne
     token = Token.objects.create(user=researcher).key
     ordinary = tmp_path / "ordinary.jpg"
     ordinary.write_bytes(hostile["ordinary"])

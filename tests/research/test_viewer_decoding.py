@@ -35,17 +35,9 @@ SECONDS_BAR = 2.0
 CPU_BAR_S = 0.25
 
 
-@pytest.fixture(scope="module")
-def daphne(site_env):
-    """A daphne of this module's own, so that its pid is known and its memory is this module's."""
-    proc, url = servers.start_daphne(site_env, servers.ARTIFACTS / "daphne-viewer.log")
-    yield proc, url
-    servers.stop(proc)
-
-
 @pytest.fixture
-def site(daphne, celery_worker, researcher):
-    proc, url = daphne
+def site(own_daphne, celery_worker, researcher):
+    proc, url = own_daphne
     token = Token.objects.create(user=researcher).key
     browser = Client()
     browser.force_login(researcher)
