@@ -169,6 +169,9 @@ from emotion.ml import MAX_VIDEO_PIXELS as FER_MAX_VIDEO_PIXELS  # noqa: E402
 # beyond what its libraries take) and in time (s): a hostile file can at worst kill that process.
 FER_PROBE_MEMORY_MB = float(os.environ.get("FER_PROBE_MEMORY_MB", 1536))
 FER_PROBE_SECONDS = float(os.environ.get("FER_PROBE_SECONDS", 30))
+# The timeline page's frames are kept by the analysis job, at most this many an analysis (evenly spaced
+# analysed frames, emotion/ml/frame_pack.py): the web process serves them and never decodes an upload.
+FER_VIEWER_FRAMES = int(os.environ.get("FER_VIEWER_FRAMES", 300))
 
 # SECURITY (see docs/security.md).
 # Every other request body (login, admin, API JSON) is capped at this, from its Content-Length header

@@ -16,6 +16,22 @@ def need(path: Path) -> Path:
     return path
 
 
+def opencv_frames(path: Path, n: int) -> list:
+    """The first ``n`` frames of a video as OpenCV's VideoCapture reads them (BGR)."""
+    import emotion.ml  # noqa: F401 - first: sets OpenCV's image limit before cv2 loads
+
+    import cv2
+
+    cap, frames = cv2.VideoCapture(str(path)), []
+    while len(frames) < n:
+        ok, frame = cap.read()
+        if not ok:
+            break
+        frames.append(frame)
+    cap.release()
+    return frames
+
+
 @pytest.fixture(scope="session")
 def engine():
     from emotion.ml import load_engine

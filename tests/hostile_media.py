@@ -91,3 +91,22 @@ def one_frame_video(path: Path, width: int, height: int) -> Path:
         packet.is_keyframe = True
         out.mux(packet)
     return path
+
+
+def mixed_size_avi(path: Path, sizes, rate: int = 5) -> Path:
+    """An AVI of Motion-JPEG frames, one solid_jpeg per entry of ``sizes`` ((width, height) each),
+    muxed without encoding. The container's header says the first frame's size: an AVI does not
+    promise that the frames after it keep it (issue 18: 320x400 frames and one 12000x12000, 2 MB)."""
+    import av
+
+    width, height = sizes[0]
+    with av.open(str(path), "w", format="avi") as out:
+        stream = out.add_stream("mjpeg", rate=rate)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuvj420p"
+        for i, (w, h) in enumerate(sizes):
+            packet = av.Packet(solid_jpeg(w, h))
+            packet.stream, packet.pts, packet.dts, packet.time_base = stream, i, i, Fraction(1, rate)
+            packet.duration = 1
+            packet.is_keyframe = True
+            out.mux(packet)
+    return path

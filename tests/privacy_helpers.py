@@ -10,9 +10,11 @@ from emotion.research.models import Analysis, FrameResult
 
 
 def make_analysis(owner, days_old: float = 0, title: str = "clip", results: int = 3, annotated: bool = True,
-                  status=Analysis.Status.DONE, **kw) -> Analysis:
+                  status=Analysis.Status.DONE, frames: bool = False, **kw) -> Analysis:
     original = default_storage.save("uploads/test/original.mp4", ContentFile(b"o" * 1000))
     boxed = default_storage.save("annotated/test/annotated.mp4", ContentFile(b"a" * 300)) if annotated else ""
+    if frames:          # the frames kept for the timeline page (emotion/ml/frame_pack.py)
+        kw.update(frames=default_storage.save("frames/test/frames.zip", ContentFile(b"f" * 200)), frames_step=1)
     a = Analysis.objects.create(owner=owner, title=title, kind="video", file=original, annotated=boxed,
                                 original_name=f"{title}.mp4", size_bytes=1000, media_format="mp4", status=status,
                                 result_count=results, face_count=1 if results else 0, model_version="m@1",

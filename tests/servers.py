@@ -122,6 +122,35 @@ def stop(proc: subprocess.Popen, timeout: float = 20) -> None:
         proc.wait()
 
 
+def _status(pid: int) -> dict:
+    fields = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        key, _, value = line.partition(":")
+        if value.strip().endswith("kB"):
+            fields[key] = int(value.split()[0]) / 1024
+    return fields
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time a process (all its threads) has used so far, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class Memory:
+    """The peak resident memory a process reaches while an action runs, above where it started."""
+
+    def __init__(self, pid: int):
+        self.pid = pid
+
+    def rise_during(self, action):
+        Path(f"/proc/{self.pid}/clear_refs").write_text("5")     # VmHWM := VmRSS
+        before = _status(self.pid)["VmRSS"]
+        result = action()
+        time.sleep(0.3)                                        # what the server does after its reply
+        return _status(self.pid)["VmHWM"] - before, result
+
+
 def launch_chromium(playwright, *extra_args: str):
     if not Path(CHROMIUM).exists():
         raise RuntimeError(f"{CHROMIUM} is missing: apt-get install -y chromium (scripts/setup.sh says how)")

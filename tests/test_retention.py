@@ -98,6 +98,23 @@ def test_the_purge_deletes_exactly_what_expired(periods, world, django_capture_o
     assert "deleted 0 analyses" in again and "deleted 0 original files" in again and "deleted 0 live" in again
 
 
+def test_the_frames_kept_for_the_page_go_with_the_first_of_original_and_annotated(periods, django_user_model,
+                                                                                   django_capture_on_commit_callbacks,
+                                                                                   client):
+    """They are the original's pictures with boxes drawn: kept no longer than either."""
+    u = django_user_model.objects.create_user("lab", password="pw-for-tests-1")
+    month = make_analysis(u, days_old=40, frames=True)        # past the annotated media's 30 days
+    new = make_analysis(u, days_old=1, frames=True)
+    with django_capture_on_commit_callbacks(execute=True):
+        run()
+    assert not default_storage.exists(month.frames.name) and default_storage.exists(new.frames.name)
+    month.refresh_from_db()
+    assert not month.frames and month.frames_step == 0 and month.file
+    client.force_login(u)
+    res = client.get(f"/analyses/{month.pk}/frames/0.jpg")
+    assert res.status_code == 404 and "no frames are kept" in res.content.decode()
+
+
 def test_zero_keeps_for_ever(settings, world, django_capture_on_commit_callbacks):
     for name in ("ORIGINALS", "ANNOTATED", "RESULTS", "LIVE"):
         setattr(settings, f"FER_RETAIN_{name}_DAYS", 0)

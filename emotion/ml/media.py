@@ -1,8 +1,9 @@
-"""Reading images and videos with OpenCV, with clear errors for what cannot be read, and refusing
-media whose size would make decoding costly before any pixel is decoded.
+"""Reading images (OpenCV) and videos (PyAV, through video_read.py), with clear errors for what cannot
+be read, and refusing media whose size would make decoding costly before any pixel is decoded.
 
 OpenCV signals failure by returning ``None`` or an empty read rather than raising, so every reader here
-checks and raises a ``MediaError`` subclass with a sentence a user can act on.
+checks and raises a ``MediaError`` subclass with a sentence a user can act on. Videos are not read
+through OpenCV: it decodes a frame of any size (video_read.py says why that matters).
 
 Sizes come from headers, read by kept libraries: Pillow for images (JPEG in any segment order, PNG,
 WebP; it reads up to the first scan or IDAT chunk and decodes nothing) and PyAV (FFmpeg) for videos
@@ -234,57 +235,56 @@ def video_header(path, max_pixels: Optional[int] = None) -> VideoHeader:
 
 
 def probe_video(path, max_pixels: Optional[int] = None) -> VideoInfo:
-    """Open a video and read its first frame, or raise: a file that is not a video fails here. Its
-    frame size is checked in the container's header first (video_header), so OpenCV never opens a
-    video whose frames are over the limit; the first frame is checked as well, in case the header
-    lied."""
+    """Open a video and decode its first frame, or raise: a file that is not a video fails here. Its
+    frame size is checked in the container's header first (video_header), then the first frame is
+    decoded the way the engine reads every frame (video_read: the decoder told the limit, the frame's
+    size checked before it is converted), in case the header lied. Later frames are checked as they
+    are decoded (iter_frames): a header cannot promise them."""
+    from .video_read import decoded_frames, stream_facts, upright_size
+
     limit = MAX_VIDEO_PIXELS if max_pixels is None else max_pixels
     path = _require_file(path)
     video_header(path, limit)
-    cap = cv2.VideoCapture(str(path))
+    frames = decoded_frames(path, limit)
     try:
-        if not cap.isOpened():
-            raise NotDecodableError(f"{path}: not a video OpenCV can decode")
-        ok, frame = cap.read()
-        if not ok or frame is None:
-            raise NotDecodableError(f"{path}: no frame could be decoded (not a video, or damaged)")
-        check_pixels(frame.shape[1], frame.shape[0], limit, str(path), "video's frame size")
-        fps = cap.get(cv2.CAP_PROP_FPS)
-        return VideoInfo(fps=fps if 0 < fps < 1000 else 25.0, frame_count=max(int(cap.get(cv2.CAP_PROP_FRAME_COUNT)), 1),
-                         width=frame.shape[1], height=frame.shape[0])
+        _, frame = next(frames, (0, None))
     finally:
-        cap.release()
+        frames.close()
+    if frame is None:
+        raise NotDecodableError(f"{path}: no frame could be decoded (not a video, or damaged)")
+    width, height = upright_size(frame)
+    fps, count = stream_facts(path)
+    return VideoInfo(fps=fps if fps and 0 < fps < 1000 else 25.0, frame_count=max(count, 1),
+                     width=width, height=height)
 
 
-def iter_frames(path, step: int = 1, info: Optional[VideoInfo] = None) -> Iterator[Tuple[int, np.ndarray]]:
-    """(index, BGR frame) for every ``step``-th frame. Raises TruncatedVideoError, after the last frame
-    it could decode, when the stream ends well before the frame count in the header."""
-    info = info or probe_video(path)
-    cap = cv2.VideoCapture(str(path))
-    index, last_ms = 0, 0.0
+def iter_frames(path, step: int = 1, info: Optional[VideoInfo] = None,
+                max_pixels: Optional[int] = None) -> Iterator[Tuple[int, np.ndarray]]:
+    """(index, BGR frame) for every ``step``-th frame. Every frame decoded, analysed or not, is held
+    to ``max_pixels`` (MAX_VIDEO_PIXELS by default) and to the first frame's size (video_read), and
+    only the analysed ones are converted. Raises TruncatedVideoError, after the last frame it could
+    decode, when the stream ends well before the frame count in the header."""
+    from .video_read import decoded_frames, to_bgr
+
+    limit = MAX_VIDEO_PIXELS if max_pixels is None else max_pixels
+    info = info or probe_video(path, limit)
+    count, last_s = 0, 0.0
+    frames = decoded_frames(path, limit)
     try:
-        # The caller's facts were checked against the limit; the size OpenCV sees is checked before
-        # the first frame is decoded too (a file replaced, or facts from an older, laxer check).
-        width, height = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
-        check_pixels(width, height, max(MAX_VIDEO_PIXELS, info.width * info.height), str(path), "video's frame size")
-        while True:
+        for index, frame in frames:
+            count = index + 1
+            if frame.time is not None:
+                last_s = frame.time
             if index % step == 0:
-                ok, frame = cap.read()
-                if not ok:
-                    break
-                last_ms = cap.get(cv2.CAP_PROP_POS_MSEC)
-                yield index, frame
-            elif not cap.grab():
-                break
-            index += 1
+                yield index, to_bgr(frame)
     finally:
-        cap.release()
+        frames.close()
     # Containers round their frame counts, and some estimate them from duration x fps (variable frame
     # rate): only a stream that stops short both in frames and in time is called damaged.
-    short_in_time = last_ms / 1000.0 < info.duration * 0.95 - 0.1
-    if index < info.frame_count * 0.95 - 2 and short_in_time:
+    short_in_time = last_s < info.duration * 0.95 - 0.1
+    if count < info.frame_count * 0.95 - 2 and short_in_time:
         raise TruncatedVideoError(f"{path}: the video is truncated or damaged: decoding stopped at frame "
-                                  f"{index} of {info.frame_count}", frames_read=index)
+                                  f"{count} of {info.frame_count}", frames_read=count)
 
 
 def open_media(path) -> Tuple[str, Union[np.ndarray, VideoInfo]]:

@@ -6,6 +6,7 @@ Kinds and their settings (days, 0 = keep for ever; defaults and reasons in fersi
 - originals (FER_RETAIN_ORIGINALS_DAYS), by upload date: the uploaded file goes, the analysis and its
   results stay, and a PurgedMedia row lets its page say "original deleted after N days";
 - annotated (FER_RETAIN_ANNOTATED_DAYS), by the analysis' end: the annotated image or video, likewise;
+  the frames kept for the timeline page go with whichever of these two goes first;
 - results (FER_RETAIN_RESULTS_DAYS), by upload date: the whole analysis, rows and files, through
   research.services.delete_analysis like a user's delete;
 - live (FER_RETAIN_LIVE_DAYS), by start: stored live sessions.
@@ -113,7 +114,7 @@ def _results(rep: KindReport, cutoff, dry_run: bool) -> None:
     for analysis in Analysis.objects.filter(created_at__lt=cutoff, status__in=FINISHED).iterator():
         rep.count += 1
         rep.rows += FrameResult.objects.filter(analysis=analysis).count()
-        rep.bytes += sum(_size(n) for n in (analysis.file.name, analysis.annotated.name) if n)
+        rep.bytes += sum(_size(n) for n in analysis.stored_names())
         if not dry_run:
             services.delete_analysis(analysis)
 
@@ -134,7 +135,18 @@ def _purge_file(rep: KindReport, filters: dict, field_name: str, dry_run: bool, 
             stamp = {"original_purged_at": now, "original_days": rep.days} if field_name == "file" else \
                 {"annotated_purged_at": now, "annotated_days": rep.days}
             PurgedMedia.objects.update_or_create(analysis_id=analysis.pk, defaults=stamp)
-            transaction.on_commit(lambda n=name: _delete_files([n]))
+            names = [name, *_frames_with(analysis.pk)]
+            transaction.on_commit(lambda n=names: _delete_files(n))
+
+
+def _frames_with(pk: int) -> List[str]:
+    """The frames the timeline page shows are the original's pictures with boxes drawn (faces never
+    blurred): they go with the original or the annotated media, whichever goes first."""
+    frames = Analysis.objects.filter(pk=pk).exclude(frames="").values_list("frames", flat=True).first()
+    if not frames:
+        return []
+    Analysis.objects.filter(pk=pk).update(frames="", frames_step=0)
+    return [frames]
 
 
 def _live(rep: KindReport, cutoff, dry_run: bool) -> None:

@@ -125,6 +125,11 @@ class Analysis(models.Model):
     result_count = models.PositiveIntegerField(default=0)
     face_count = models.PositiveIntegerField(default=0)
     annotated = models.FileField(max_length=255, blank=True)
+    # The frames the timeline page shows, kept by the job (emotion/ml/frame_pack.py: a zip of JPEGs with
+    # boxes drawn), so that the web process never decodes an upload; frames_step says which it holds.
+    frames = models.FileField(max_length=255, blank=True)
+    frames_step = models.PositiveIntegerField(default=0, help_text="the frames kept: every frame whose index is "
+                                                                  "a multiple of this; 0 when none are")
 
     # Every (re-)run gets a new token; a delivery of an older run's task finds it changed and stops.
     run_id = models.UUIDField(default=uuid.uuid4)
@@ -150,6 +155,10 @@ class Analysis(models.Model):
     @property
     def finished(self) -> bool:
         return self.status in (self.Status.DONE, self.Status.FAILED)
+
+    def stored_names(self) -> list:
+        """The names in storage of every file the analysis holds: what deleting it must remove."""
+        return [n for n in (self.file.name, self.annotated.name, self.frames.name) if n]
 
     @property
     def elapsed(self):

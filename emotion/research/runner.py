@@ -14,7 +14,8 @@ import tempfile
 import time
 import uuid
 from contextlib import contextmanager
-from typing import Iterator, List
+from dataclasses import dataclass
+from typing import Iterator, List, Optional
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
@@ -26,6 +27,7 @@ from django.utils import timezone
 
 from emotion.ml import MediaError
 from emotion.ml.driver import AnnotatedSink, RowSink, run_media
+from emotion.ml.frame_pack import FramePackSink
 from emotion.ml.media import VideoInfo, check_pixels
 from emotion.runtime import get_engine
 
@@ -55,8 +57,8 @@ def run_analysis(analysis_id: int, run_id: str) -> str:
         # Everything this job writes locally lives in one folder that goes away with the job.
         with local_copy(analysis.file.name) as path, \
                 tempfile.TemporaryDirectory(prefix="job-", dir=settings.FILE_UPLOAD_TEMP_DIR) as work:
-            rows, annotated, frames, truncated = _analyse(analysis, path, work)
-            done = _finish(analysis, rows, annotated, frames, truncated)
+            rows, kept, frames, truncated = _analyse(analysis, path, work)
+            done = _finish(analysis, rows, kept, frames, truncated)
         return f"{done.status}: {len(rows)} results"
     except Superseded as exc:
         return f"superseded: {exc}"
@@ -128,8 +130,16 @@ def local_copy(name: str) -> Iterator[str]:
         os.unlink(path)
 
 
+@dataclass
+class Kept:
+    """The files a job made for the analysis (local paths, None where none came out)."""
+    annotated: Optional[str]
+    frames: Optional[str]           # the frames the timeline page shows (emotion/ml/frame_pack.py)
+    frames_step: int
+
+
 def _analyse(analysis: Analysis, path: str, work: str):
-    """(rows, annotated file or None, frames analysed, truncation or None)"""
+    """(rows, Kept, frames analysed, truncation or None)"""
     engine = get_engine()
     is_image = analysis.kind == Analysis.Kind.IMAGE
     info = None if is_image else VideoInfo(fps=analysis.fps, frame_count=analysis.frame_count,
@@ -138,10 +148,13 @@ def _analyse(analysis: Analysis, path: str, work: str):
     # the annotated copy: H.264 MP4 with the original's sound (a browser plays it on the timeline page)
     annotated = AnnotatedSink(os.path.join(work, "annotated.jpg" if is_image else "annotated.mp4"), source=path,
                               blur=settings.FER_BLUR_FACES)
-    outcome = run_media(engine, path, [rows, annotated], kind=analysis.kind, info=info,
+    pack = FramePackSink(os.path.join(work, "frames.zip"), max_frames=settings.FER_VIEWER_FRAMES)
+    outcome = run_media(engine, path, [rows, annotated, pack], kind=analysis.kind, info=info,
                         frame_step=max(1, analysis.frame_step), progress=None if is_image else _Ticker(analysis),
                         max_seconds=settings.FER_MAX_VIDEO_SECONDS)
-    return rows.rows, (str(annotated.path) if annotated.written else None), outcome.frames, outcome.truncated
+    kept = Kept(str(annotated.path) if annotated.written else None, str(pack.path) if pack.written else None,
+                pack.step if pack.written else 0)
+    return rows.rows, kept, outcome.frames, outcome.truncated
 
 
 class _Ticker:
@@ -164,31 +177,38 @@ class _Ticker:
         progress.push(a)
 
 
-def _finish(analysis: Analysis, rows: List[dict], annotated, frames: int, truncated) -> Analysis:
-    stored_annotated = ""
-    if annotated:
-        with open(annotated, "rb") as fh:
-            stored_annotated = default_storage.save(f"annotated/{uuid.uuid4().hex}{os.path.splitext(annotated)[1]}", File(fh))
+def _finish(analysis: Analysis, rows: List[dict], kept: Kept, frames: int, truncated) -> Analysis:
+    stored = {"annotated": _store("annotated", kept.annotated), "frames": _store("frames", kept.frames)}
     try:
-        current = _save_results(analysis, rows, stored_annotated, frames, truncated)
+        current = _save_results(analysis, rows, stored, kept.frames_step, frames, truncated)
     except BaseException:
-        _discard(stored_annotated)            # nothing refers to it: the transaction did not commit
+        for name in stored.values():          # nothing refers to them: the transaction did not commit
+            _discard(name)
         raise
     progress.push(current)
     return current
 
 
-def _save_results(analysis: Analysis, rows: List[dict], stored_annotated: str, frames: int, truncated) -> Analysis:
+def _store(folder: str, path: Optional[str]) -> str:
+    if not path:
+        return ""
+    with open(path, "rb") as fh:
+        return default_storage.save(f"{folder}/{uuid.uuid4().hex}{os.path.splitext(path)[1]}", File(fh))
+
+
+def _save_results(analysis: Analysis, rows: List[dict], stored: dict, frames_step: int, frames: int,
+                  truncated) -> Analysis:
     with transaction.atomic():
         current = Analysis.objects.select_for_update().filter(pk=analysis.pk, run_id=analysis.run_id).first()
         if current is None:
             raise Superseded("deleted or re-run before its results were saved")
         FrameResult.objects.filter(analysis=current).delete()
         FrameResult.objects.bulk_create((FrameResult(analysis=current, **r) for r in rows), batch_size=BULK_BATCH)
-        old_annotated = current.annotated.name
+        old = {field: getattr(current, field).name for field in stored}
         summary = summarise(rows, frames)
         current.summary, current.result_count, current.face_count = summary, len(rows), summary["faces"]
-        current.annotated = stored_annotated
+        current.annotated, current.frames = stored["annotated"], stored["frames"]
+        current.frames_step = frames_step if stored["frames"] else 0
         current.model_version = get_engine().version
         current.progress, current.finished_at = 1.0, timezone.now()
         current.notice = "" if rows else f"No faces were found in this {current.kind}."
@@ -199,8 +219,9 @@ def _save_results(analysis: Analysis, rows: List[dict], stored_annotated: str, f
         else:
             current.status, current.error = Analysis.Status.DONE, ""
         current.save()
-        if old_annotated and old_annotated != stored_annotated:
-            transaction.on_commit(lambda: _discard(old_annotated))
+        for field, name in old.items():
+            if name and name != stored[field]:
+                transaction.on_commit(lambda n=name: _discard(n))
     return current
 
 

@@ -147,7 +147,7 @@ def rerun(analysis: Analysis) -> Analysis:
 
 def delete_analysis(analysis: Analysis) -> None:
     """The row, its results and its files. Files go after the commit, so a rollback keeps them."""
-    names = [n for n in (analysis.file.name, analysis.annotated.name) if n]
+    names = analysis.stored_names()
     with transaction.atomic():
         analysis.delete()
         transaction.on_commit(lambda: [default_storage.delete(n) for n in names])
@@ -218,7 +218,7 @@ def delete_study(study: Study) -> int:
     with transaction.atomic():
         analyses = list(study.analyses.all())
         for a in analyses:
-            names += [n for n in (a.file.name, a.annotated.name) if n]
+            names += a.stored_names()
             a.delete()
         study.delete()
         transaction.on_commit(lambda: [default_storage.delete(n) for n in names])

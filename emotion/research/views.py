@@ -3,6 +3,9 @@ downloads. The study pages are in study_views.py."""
 
 from __future__ import annotations
 
+import logging
+import zipfile
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -12,20 +15,19 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from emotion.ml.annotate import draw_faces
-from emotion.ml.media import MediaError, read_image
-from emotion.ml.results import COLUMNS, FaceResult
-
-import cv2  # noqa: E402,I001 - after emotion.ml, which sets OpenCV's image limit before OpenCV loads
+from emotion.ml.frame_pack import read_frame
+from emotion.ml.media import MediaError
 
 from . import services
 from .exports import csv_response, download_name
-from .models import Analysis, FrameResult, Role, Study, analysis_role, visible_analyses
-from .runner import local_copy, refuse_over_limit
+from .models import Analysis, Role, Study, analysis_role, visible_analyses
+from .runner import refuse_over_limit
 from .player import video_offset
 from .statistics import NoBaseline, baseline_of
 from .streaming import stream_file
 from .validation import MIME, MediaFacts, UploadRefused, without_path
+
+log = logging.getLogger(__name__)
 
 
 def _own(request, pk: int) -> Analysis:
@@ -195,43 +197,47 @@ def edit(request, pk: int):
 
 @login_required
 def frame_image(request, pk: int, frame: int):
-    """One frame of the video (or the image) with the boxes of its results drawn. Media over the
-    limits (an analysis stored before them) is refused from its stored size, never decoded."""
+    """One analysed frame with the boxes of its results, as the analysis job kept it
+    (emotion/ml/frame_pack.py). Its bytes are served as they are: nothing is decoded here, whatever
+    the upload holds (a frame larger than its container says, a late frame of a video with one
+    keyframe), so a request costs no more than reading one stored JPEG. Media over the limits (an
+    analysis stored before them) is refused from its stored size."""
     analysis = _own(request, pk)
     try:
         refuse_over_limit(analysis)
     except MediaError as exc:
-        return HttpResponse(f"This frame is not shown: {without_path(str(exc))}.", status=400,
-                            content_type="text/plain; charset=utf-8")
-    rows = FrameResult.objects.filter(analysis=analysis, frame=frame).values(*COLUMNS)
-    faces = [FaceResult.from_row(r) for r in rows]
-    with local_copy(analysis.file.name) as path:
-        img = _read_frame(path, analysis, frame)
-    if img is None:
-        raise Http404("That frame cannot be read")
-    ok, buf = cv2.imencode(".jpg", draw_faces(img, faces), [cv2.IMWRITE_JPEG_QUALITY, 85])
-    if not ok:
-        raise Http404("That frame cannot be encoded")
-    return HttpResponse(buf.tobytes(), content_type="image/jpeg", headers={"Cache-Control": "private, max-age=3600"})
+        return _not_shown(f"This frame is not shown: {without_path(str(exc))}.", 400)
+    jpeg = _kept_frame(analysis, frame)
+    if jpeg is None:
+        return _not_shown(_why_not_kept(analysis, frame), 404)
+    return HttpResponse(jpeg, content_type="image/jpeg", headers={"Cache-Control": "private, max-age=3600"})
 
 
-def _read_frame(path: str, analysis: Analysis, frame: int):
-    if analysis.kind == Analysis.Kind.IMAGE:
-        if frame != 0:
-            return None
-        try:
-            return read_image(path)           # its size checked in its header before decoding
-        except MediaError:
-            return None
-    if analysis.frame_count and frame >= analysis.frame_count:
+def _kept_frame(analysis: Analysis, frame: int):
+    if not analysis.frames or frame % max(analysis.frames_step, 1):
         return None
-    cap = cv2.VideoCapture(path)
     try:
-        cap.set(cv2.CAP_PROP_POS_FRAMES, frame)
-        ok, img = cap.read()
-        return img if ok else None
-    finally:
-        cap.release()
+        with analysis.frames.storage.open(analysis.frames.name, "rb") as fh:
+            return read_frame(fh, frame)
+    except (OSError, zipfile.BadZipFile):
+        log.warning("the frames of analysis %s cannot be read", analysis.pk, exc_info=True)
+        return None
+
+
+def _why_not_kept(analysis: Analysis, frame: int) -> str:
+    if analysis.status == Analysis.Status.FAILED and not analysis.frames:
+        return f"Frame {frame} is not shown: the analysis failed. {analysis.error}"
+    if not analysis.finished:
+        return f"Frame {frame} is not shown yet: the frames are kept when the analysis finishes."
+    if not analysis.frames:
+        return (f"Frame {frame} is not shown: no frames are kept for this analysis (analysed before frames were "
+                "kept, or deleted with its original). Re-run it to keep them, if its original is still stored.")
+    return (f"Frame {frame} is not among the frames kept for viewing: every {analysis.frames_step}th frame "
+            f"is kept, up to frame {analysis.frame_count or 0}.")
+
+
+def _not_shown(message: str, status: int) -> HttpResponse:
+    return HttpResponse(message, status=status, content_type="text/plain; charset=utf-8")
 
 
 @login_required

@@ -235,8 +235,10 @@
       shareTable(rows, `face #${select.value}, ${rows.filter(ok).length} reliable frames`);
     }
 
-    // The analysed frame nearest to analysis time t: a multiple of the frame step, within the video.
-    const frameAt = (t) => Math.max(0, Math.min(Math.round(t * fps / step) * step, Math.floor(lastFrame / step) * step));
+    // The frame shown for analysis time t: the nearest of the frames the analysis kept for viewing
+    // (every analysed frame of a short video, every k-th of a long one: data-frames-step), within the video.
+    const kept = Math.max(step, Number(document.querySelector(".frame-view").dataset.framesStep) || step);
+    const frameAt = (t) => Math.max(0, Math.min(Math.round(t * fps / kept) * kept, Math.floor(lastFrame / kept) * kept));
 
     function showFrameAt(t) {
       const frame = frameAt(t);

@@ -10,7 +10,7 @@ import cv2
 import pytest
 from django.contrib.auth.models import User
 
-from tests.conftest import CLIP, MEDIA, need
+from tests.conftest import CLIP, MEDIA, need, opencv_frames
 
 
 @pytest.fixture(scope="session")
@@ -69,6 +69,18 @@ def image_formats(tmp_path_factory) -> dict:
     return out
 
 
+@pytest.fixture(scope="module")
+def own_daphne(site_env, request):
+    """(process, url) of a daphne of the test module's own, so that its pid is known and its memory
+    and CPU time are that module's."""
+    from tests import servers
+
+    name = request.module.__name__.rsplit(".", 1)[-1]
+    proc, url = servers.start_daphne(site_env, servers.ARTIFACTS / f"daphne-{name}.log")
+    yield proc, url
+    servers.stop(proc)
+
+
 @pytest.fixture
 def researcher(db):
     return User.objects.create_user("ada", password="a-long-password-1")
@@ -80,15 +92,7 @@ def other_researcher(db):
 
 
 def _clip_frames(n: int) -> list:
-    cap = cv2.VideoCapture(str(need(CLIP)))
-    frames = []
-    while len(frames) < n:
-        ok, f = cap.read()
-        if not ok:
-            break
-        frames.append(f)
-    cap.release()
-    return frames
+    return opencv_frames(need(CLIP), n)
 
 
 def _write_avi(path: Path, frames: list) -> None:

@@ -30,29 +30,7 @@ from tests.hostile_media import one_frame_video, solid_jpeg, solid_png, solid_we
 pytestmark = pytest.mark.django_db(transaction=True)
 
 BAR_MB = 300
-
-
-def _status(pid: int) -> dict:
-    fields = {}
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        key, _, value = line.partition(":")
-        if value.strip().endswith("kB"):
-            fields[key] = int(value.split()[0]) / 1024
-    return fields
-
-
-class Memory:
-    """The peak resident memory a process reaches while an action runs, above where it started."""
-
-    def __init__(self, pid: int):
-        self.pid = pid
-
-    def rise_during(self, action):
-        Path(f"/proc/{self.pid}/clear_refs").write_text("5")     # VmHWM := VmRSS
-        before = _status(self.pid)["VmRSS"]
-        result = action()
-        time.sleep(0.3)                                        # what the server does after its reply
-        return _status(self.pid)["VmHWM"] - before, result
+Memory = servers.Memory
 
 
 @pytest.fixture(scope="module")
@@ -66,17 +44,9 @@ def hostile(tmp_path_factory) -> dict:
             "ordinary": solid_jpeg(640, 480)}
 
 
-@pytest.fixture(scope="module")
-def daphne(site_env):
-    """A daphne of this module's own, so that its pid is known and its memory is this module's."""
-    proc, url = servers.start_daphne(site_env, servers.ARTIFACTS / "daphne-hostile.log")
-    yield proc, url
-    servers.stop(proc)
-
-
 @pytest.fixture
-def site(daphne, researcher, hostile, tmp_path):
-    proc, url = daphne
+def site(own_daphne, researcher, hostile, tmp_path):
+    proc, url = own_daphne
     token = Token.objects.create(user=researcher).key
     ordinary = tmp_path / "ordinary.jpg"
     ordinary.write_bytes(hostile["ordinary"])
