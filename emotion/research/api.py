@@ -1,5 +1,6 @@
 """The JSON API for scripts: token (or session) authentication. Each user sees their own analyses and
-those of their studies; what they may change follows their role (models.py, the same rule as the pages)."""
+those of their studies; what they may change follows their role (emotion/access.py, the same rule as the
+pages)."""
 
 from __future__ import annotations
 
@@ -12,11 +13,12 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 
+from emotion.access import analysis_may, study_may, visible_analyses, visible_studies
 from emotion.ml.results import COLUMNS
 
 from . import services
 from .exports import csv_response, json_response
-from .models import Analysis, Role, Study, analysis_role, study_role, visible_analyses, visible_studies
+from .models import Analysis, Role, Study
 from .serializers import (AnalysisEditSerializer, AnalysisSerializer, MemberSerializer, StudySerializer,
                           UploadIntoStudySerializer)
 from .validation import UploadRefused, refuse_oversized_request
@@ -48,7 +50,7 @@ def _refused(exc: services.Refused) -> ValidationError:
 
 def _require(user, analysis: Analysis, need: str) -> None:
     """403 for an analysis the user sees but may not change this way (one they do not see is a 404)."""
-    if Role.RANK[analysis_role(user, analysis)] < Role.RANK[need]:
+    if not analysis_may(user, analysis, need):
         raise PermissionDenied("You may view this analysis but not change it: that takes the editor role in its "
                                "study." if need == Role.EDITOR else "Only the study's owner may delete its analyses.")
 
@@ -122,7 +124,7 @@ class AnalysisViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.D
         study = visible_studies(self.request.user).filter(pk=pk).first()
         if study is None:
             raise ValidationError({"study": [f"There is no study {pk} that you are a member of."]})
-        if Role.RANK[study_role(self.request.user, study)] < Role.RANK[Role.EDITOR]:
+        if not study_may(self.request.user, study, "upload"):
             raise PermissionDenied("Uploading into this study takes the editor role; you may view it only.")
         return study
 
@@ -207,7 +209,7 @@ class StudyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Crea
                    description="Deletes the study with its analyses and their files.")
     def destroy(self, request, *args, **kwargs):
         study = self.get_object()
-        if study_role(request.user, study) != Role.OWNER:
+        if not study_may(request.user, study, "delete"):
             raise PermissionDenied("Only the study's owner may delete it.")
         services.delete_study(study)
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -219,7 +221,7 @@ class StudyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Crea
     @action(detail=True, methods=["post"])
     def members(self, request, pk=None):
         study = self.get_object()
-        if study_role(request.user, study) != Role.OWNER:
+        if not study_may(request.user, study, "members"):
             raise PermissionDenied("Only the study's owner may change its members.")
         form = MemberSerializer(data=request.data)
         form.is_valid(raise_exception=True)

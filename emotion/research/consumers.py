@@ -1,11 +1,12 @@
-"""Pushes an analysis' state to the page watching it. Only its owner (or staff) may listen."""
+"""Pushes an analysis' state to the page watching it. Only those who see it may listen (emotion/access.py)."""
 
 from __future__ import annotations
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from .models import visible_analyses
+from emotion.access import visible_analyses
+
 from .progress import group_name, state_message
 
 

@@ -1,10 +1,11 @@
 from django.urls import reverse
 from rest_framework import serializers
 
+from emotion.access import study_role
 from fersite.badtext import bad_character
 
 from .exports import media_facts
-from .models import Analysis, Study, StudyMember, study_role
+from .models import Analysis, Study, StudyMember
 from .services import MAX_FRAME_STEP, MAX_TAG_LENGTH, MAX_TAGS
 
 

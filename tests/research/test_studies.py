@@ -1,4 +1,4 @@
-"""Studies: one rule for who sees and changes what (owner, editor, viewer, outsider, staff), on the pages and
+"""Studies: one rule for who sees and changes what (owner, editor, viewer, outsider, staff, superuser), on the pages and
 in the API; uploads into a study with a participant and a condition; editing; one baseline per participant."""
 
 import pytest
@@ -6,9 +6,9 @@ from django.contrib.auth.models import User
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 
+from emotion.access import analysis_may, analysis_role, deletable_analyses, editable_analyses, visible_analyses
 from emotion.research import services
-from emotion.research.models import (Analysis, Condition, Participant, Role, Study, StudyMember, analysis_role,
-                                     deletable_analyses, editable_analyses, visible_analyses)
+from emotion.research.models import Analysis, Condition, Participant, Role, Study, StudyMember
 from tests.conftest import MEDIA, need
 from tests.research.conftest import api_for, post_file
 
@@ -28,7 +28,8 @@ def team(db):
     (uploaded by the editor) and one of the owner outside any study."""
     # no passwords: the tests sign in with force_login, and hashing five passwords takes seconds here
     users = {name: User.objects.create_user(name) for name in ("owner", "editor", "viewer", "outsider")}
-    users["staff"] = User.objects.create_user("staff", is_staff=True)
+    users["staff"] = User.objects.create_user("staff", is_staff=True)          # no permission: no more than anyone
+    users["superuser"] = User.objects.create_superuser("root", None, None)
     study = services.create_study(users["owner"], "Stress study", "Talks under stress and at rest")
     services.set_member(study, "editor", "editor")
     services.set_member(study, "viewer", "viewer")
@@ -44,7 +45,8 @@ EXPECTED = {   # user -> role on (the study's analysis, the owner's analysis out
     "editor": (Role.EDITOR, None),
     "viewer": (Role.VIEWER, None),
     "outsider": (None, None),
-    "staff": (Role.OWNER, Role.OWNER),
+    "staff": (None, None),
+    "superuser": (Role.OWNER, Role.OWNER),     # by permission, not by a role of their own
 }
 
 
@@ -52,7 +54,9 @@ EXPECTED = {   # user -> role on (the study's analysis, the owner's analysis out
 def test_one_rule_for_querysets_and_single_analyses(team, who):
     user = team[who]
     for a, role in zip((team["inside"], team["outside"]), EXPECTED[who]):
-        assert analysis_role(user, a) == role, (who, a.title)
+        assert analysis_role(user, a) == (None if who == "superuser" else role), (who, a.title)
+        assert [analysis_may(user, a, need) for need in (Role.VIEWER, Role.EDITOR, Role.OWNER)] == [
+            Role.RANK[role] >= Role.RANK[need] for need in (Role.VIEWER, Role.EDITOR, Role.OWNER)]
         assert visible_analyses(user).filter(pk=a.pk).exists() == (role is not None)
         assert editable_analyses(user).filter(pk=a.pk).exists() == (role in (Role.EDITOR, Role.OWNER))
         assert deletable_analyses(user).filter(pk=a.pk).exists() == (role == Role.OWNER)
