@@ -17,7 +17,8 @@ Sign-in (/accounts/login/ and the admin's): after FER_LOGIN_FAILURES failures fo
 name, or FER_LOGIN_FAILURES_PER_IP for one address whatever the names, within FER_LOGIN_WINDOW_SECONDS,
 that address's sign-ins (right password or not) are answered 429 with the wait, until the window that
 began with its first failure ends. A successful sign-in clears its (address, name) count.
-API tokens: FER_TOKEN_FAILURES wrong tokens from one address in the same window, then 429 likewise.
+API tokens: past FER_TOKEN_FAILURES wrong tokens from one address in the same window, its wrong tokens
+are answered 429 likewise; its valid tokens are still accepted.
 """
 
 from __future__ import annotations
@@ -256,21 +257,26 @@ def refusal(request, status: int, title: str, message: str, headers: Optional[di
 
 # --- the API ------------------------------------------------------------------------------------------
 class ThrottledTokenAuthentication(TokenAuthentication):
-    """Token authentication that counts wrong tokens per address and answers 429 past the limit."""
+    """Token authentication that counts wrong tokens per address and answers them 429 past the limit.
+
+    A valid token is accepted whatever the count: refusing it too let one script with a stale token
+    behind a shared address (an office, a NAT) lock every other user there out for the window. Guessing
+    stays locked: past the limit each wrong token is a 429 and is counted, so the window never ends for
+    one who keeps guessing; and a token is 160 random bits, which no rate of guesses finds."""
 
     def authenticate(self, request):
         auth = get_authorization_header(request).split()
         if not auth or auth[0].lower() != self.keyword.lower().encode():
             return None
         client = request_client(request)
-        wait = TOKEN_FAILURES.wait(client)
-        if wait:
-            raise exceptions.Throttled(wait, detail=f"Too many wrong API tokens from your address; try again in "
-                                                    f"{_minutes(wait)}.")
         try:
             return super().authenticate(request)
         except exceptions.AuthenticationFailed:
+            wait = TOKEN_FAILURES.wait(client)          # over the limit before this one: the 21st on is a 429
             TOKEN_FAILURES.hit(client)
+            if wait:
+                raise exceptions.Throttled(wait, detail=f"Too many wrong API tokens from your address; try again "
+                                                        f"in {_minutes(wait)}.")
             raise
 
 
