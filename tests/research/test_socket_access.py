@@ -8,27 +8,15 @@ from contextlib import contextmanager
 import pytest
 import requests
 from django.contrib.auth.models import User
-from django.test import Client
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
 from emotion.research import progress, services
 from emotion.research.models import Analysis
+from tests.servers import signed_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
 CLOSED_FOR_ACCESS = 4403
-
-
-def browser(user) -> requests.Session:
-    """A signed-in browser session of ``user`` for the daphne under test, with a CSRF pair."""
-    client = Client()
-    client.force_login(user)
-    http = requests.Session()
-    http.cookies.set("sessionid", client.cookies["sessionid"].value)
-    secret = "a" * 32
-    http.cookies.set("csrftoken", secret)
-    http.headers["X-CSRFToken"] = secret
-    return http
 
 
 @pytest.fixture
@@ -63,7 +51,7 @@ def next_push(ws, a: Analysis, value: float):
 
 def test_a_removed_member_stops_receiving(daphne_url, watched):
     study, member, a = watched
-    with watch(daphne_url, browser(member), a) as ws:
+    with watch(daphne_url, signed_in(member), a) as ws:
         assert next_push(ws, a, 0.25) == 0.25
         services.remove_member(study, member.pk)
         assert next_push(ws, a, 0.5) == CLOSED_FOR_ACCESS
@@ -71,7 +59,7 @@ def test_a_removed_member_stops_receiving(daphne_url, watched):
 
 def test_signing_out_stops_the_sockets_of_that_session(daphne_url, watched):
     _, member, a = watched
-    http = browser(member)
+    http = signed_in(member)
     with watch(daphne_url, http, a) as ws:
         assert next_push(ws, a, 0.25) == 0.25
         assert http.post(f"{daphne_url}/accounts/logout/", headers={"Referer": daphne_url},
