@@ -52,7 +52,8 @@ STUDY_ACTIONS = {"view": (Role.VIEWER, "view"), "upload": (Role.EDITOR, "change"
 
 
 def _memberships(user) -> models.QuerySet:
-    return StudyMember.objects.filter(user=user)
+    """The user's memberships in force: an invitation not yet accepted grants nothing."""
+    return StudyMember.objects.filter(user=user, accepted=True)
 
 
 def visible_studies(user) -> models.QuerySet:

@@ -215,9 +215,11 @@ class StudyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Crea
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(request=MemberSerializer, responses={200: StudySerializer,
-                   400: OpenApiResponse(description="no such user, or a role other than viewer or editor"),
+                   400: OpenApiResponse(description="no user name, the owner's, or a role other than viewer or editor"),
                    403: OpenApiResponse(description="only the study's owner manages members")},
-                   description="Adds a member by username, or changes their role (viewer or editor).")
+                   description="Invites a user by name, or changes a member's role (viewer or editor). The answer is "
+                               "the same whether or not the name exists (`detail` says so); the invited user "
+                               "becomes a member, listed in `members`, once they accept on their studies page.")
     @action(detail=True, methods=["post"])
     def members(self, request, pk=None):
         study = self.get_object()
@@ -225,9 +227,11 @@ class StudyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Crea
             raise PermissionDenied("Only the study's owner may change its members.")
         form = MemberSerializer(data=request.data)
         form.is_valid(raise_exception=True)
+        username, role = form.validated_data["user"]["username"], form.validated_data["role"]
         try:
-            services.set_member(study, form.validated_data["user"]["username"], form.validated_data["role"])
+            member = services.invite_member(study, username, role)
         except services.Refused as exc:
             raise _refused(exc)
         study = self.get_queryset().get(pk=study.pk)
-        return Response(StudySerializer(study, context={"request": request}).data)
+        return Response({**StudySerializer(study, context={"request": request}).data,
+                         "detail": services.invited_message(username, role, member)})

@@ -38,6 +38,9 @@ class Study(models.Model):
 
 
 class StudyMember(models.Model):
+    """A member of a study, or someone invited to be one: an invitation grants nothing until the invited
+    user accepts it (on their studies page), so no one is put into a study without agreeing."""
+
     class Role(models.TextChoices):
         VIEWER = "viewer"
         EDITOR = "editor"
@@ -45,12 +48,13 @@ class StudyMember(models.Model):
     study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="memberships")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="study_memberships")
     role = models.CharField(max_length=6, choices=Role.choices, default=Role.VIEWER)
+    accepted = models.BooleanField(default=False, help_text="false: invited, not yet a member")
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["study", "user"], name="one_membership_per_user")]
 
     def __str__(self) -> str:
-        return f"{self.user} in {self.study} ({self.role})"
+        return f"{self.user} in {self.study} ({self.role}{'' if self.accepted else ', invited'})"
 
 
 class Participant(models.Model):

@@ -9,6 +9,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import Count
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
@@ -51,7 +52,9 @@ def study_list(request):
 def _list_page(request, sent: dict = None, status: int = 200):
     studies = visible_studies(request.user).annotate(analysis_count=Count("analyses"))
     studies = [(s, study_role(request.user, s)) for s in studies]
-    return render(request, "research/study_list.html", {"studies": studies, "sent": sent or {}}, status=status)
+    return render(request, "research/study_list.html", {
+        "studies": studies, "sent": sent or {}, "invitations": services.pending_invitations(request.user)},
+        status=status)
 
 
 @login_required
@@ -72,7 +75,7 @@ def study_page(request, study: Study, status: int = 200):
         "study": study, "role": role, "page": page, "limits": _limits(),
         "can_upload": study_may(request.user, study, "upload"),
         "can_manage": study_may(request.user, study, "members"), "can_delete": study_may(request.user, study, "delete"),
-        "members": study.memberships.select_related("user").order_by("user__username"),
+        "members": study.memberships.filter(accepted=True).select_related("user").order_by("user__username"),
         "participants": study.participants.all(), "conditions": study.conditions.all(),
         "member_roles": [Role.VIEWER, Role.EDITOR],
     }, status=status)
@@ -81,7 +84,7 @@ def study_page(request, study: Study, status: int = 200):
 @login_required
 @require_POST
 def study_members(request, pk: int):
-    """Add a member (or change their role), or remove one (``remove`` = their user id)."""
+    """Invite a member (or change their role), or remove one (``remove`` = their user id)."""
     study = _study(request, pk)
     denied = _denied(request, study, "members")
     if denied:
@@ -94,14 +97,29 @@ def study_members(request, pk: int):
         (messages.success if removed else messages.error)(
             request, "Removed the member." if removed else "That user is not a member of this study.")
         return redirect("research:study", study.pk)
-    username = request.POST.get("username", "")
+    username, role = request.POST.get("username", ""), request.POST.get("role", Role.VIEWER)
     try:
-        member = services.set_member(study, username, request.POST.get("role", Role.VIEWER))
+        member = services.invite_member(study, username, role)
     except services.Refused as exc:
         messages.error(request, str(exc))
     else:
-        messages.success(request, f"{member.user.username} is now a {member.role} of this study.")
+        messages.success(request, services.invited_message(username, role, member))
     return redirect("research:study", study.pk)
+
+
+@login_required
+@require_POST
+def study_invitation(request, pk: int):
+    """The invited user's answer (``answer`` = accept or decline); no invitation waiting is a 404."""
+    accept = request.POST.get("answer") == "accept"
+    member = services.answer_invitation(pk, request.user, accept)
+    if member is None:
+        raise Http404("No invitation to this study is waiting for you")
+    if accept:
+        messages.success(request, f"You are now {services.with_article(member.role)} of “{member.study}”.")
+        return redirect("research:study", pk)
+    messages.success(request, f"Declined the invitation to “{member.study}”.")
+    return redirect("research:studies")
 
 
 @login_required

@@ -13,6 +13,7 @@ from websockets.sync.client import connect
 
 from emotion.research import progress, services
 from emotion.research.models import Analysis
+from tests.research.study_data import join
 from tests.servers import signed_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -23,7 +24,7 @@ CLOSED_FOR_ACCESS = 4403
 def watched(db):
     owner, member = User.objects.create_user("owner"), User.objects.create_user("member")
     study = services.create_study(owner, "S")
-    services.set_member(study, "member", "viewer")
+    join(study, "member", "viewer")
     a = Analysis.objects.create(owner=owner, study=study, kind="image", original_name="x.jpg", size_bytes=1,
                                 media_format="jpeg", file="uploads/x.jpg", status="running")
     return study, member, a
