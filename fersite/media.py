@@ -4,7 +4,8 @@ to MEDIA_URL.
 Nothing else serves /media/ (daphne serves no files; WhiteNoise serves static files only), so those
 links were 404s. Uploads are private research data: here they are served only to those who may see
 every analysis anyway (emotion/access.py: research.view_analysis, or a superuser), and always as a
-download (never rendered by the browser). Anyone else gets a 404, staff without that permission too. With another storage backend (FER_STORAGE_BACKEND) the admin links to that backend's URLs.
+download (never rendered by the browser). Anyone else gets a 404, staff without that permission too.
+With another storage backend (FER_STORAGE_BACKEND) the admin links to that backend's URLs.
 """
 
 from __future__ import annotations
