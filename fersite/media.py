@@ -1,9 +1,11 @@
-"""Stored media for staff: the admin links an analysis's file and annotated media to MEDIA_URL.
+"""Stored media for those who see every analysis: the admin links an analysis's file and annotated media
+to MEDIA_URL.
 
 Nothing else serves /media/ (daphne serves no files; WhiteNoise serves static files only), so those
-links were 404s. Uploads are private research data: here they are served to active staff only, who
-see every analysis anyway, and always as a download (never rendered by the browser). Anyone else gets
-a 404. With another storage backend (FER_STORAGE_BACKEND) the admin links to that backend's URLs.
+links were 404s. Uploads are private research data: here they are served only to those who may see
+every analysis anyway (emotion/access.py: research.view_analysis, or a superuser), and always as a
+download (never rendered by the browser). Anyone else gets a 404, staff without that permission too.
+With another storage backend (FER_STORAGE_BACKEND) the admin links to that backend's URLs.
 """
 
 from __future__ import annotations
@@ -14,11 +16,12 @@ import os
 from django.core.files.storage import default_storage
 from django.http import Http404
 
+from emotion.access import serves_stored_media
 from emotion.research.streaming import file_chunks, stream
 
 
-def staff_media(request, name: str):
-    if not (request.user.is_active and request.user.is_staff):
+def stored_media(request, name: str):
+    if not serves_stored_media(request.user):
         raise Http404("No such file")
     if not default_storage.exists(name):      # a name outside MEDIA_ROOT raises SuspiciousFileOperation: 400
         raise Http404("No such file")

@@ -16,8 +16,11 @@ Who a client is
 Sign-in (/accounts/login/ and the admin's): after FER_LOGIN_FAILURES failures for one address and user
 name, or FER_LOGIN_FAILURES_PER_IP for one address whatever the names, within FER_LOGIN_WINDOW_SECONDS,
 that address's sign-ins (right password or not) are answered 429 with the wait, until the window that
-began with its first failure ends. A successful sign-in clears its (address, name) count.
-API tokens: FER_TOKEN_FAILURES wrong tokens from one address in the same window, then 429 likewise.
+began with its first failure ends. A successful sign-in clears its (address, name) count. A wrong
+current password on the password change forms or "delete my account" counts as a failed sign-in of the
+signed-in user's name, and those forms are locked with the sign-in.
+API tokens: past FER_TOKEN_FAILURES wrong tokens from one address in the same window, its wrong tokens
+are answered 429 likewise; its valid tokens are still accepted.
 """
 
 from __future__ import annotations
@@ -193,8 +196,9 @@ def _minutes(seconds: int) -> str:
     return f"{seconds} s" if seconds < 90 else f"{math.ceil(seconds / 60)} min"
 
 
-# --- sign-in ------------------------------------------------------------------------------------------
+# --- sign-in, and passwords asked again of a signed-in user --------------------------------------------
 _login_paths: Optional[frozenset] = None
+_password_paths: Optional[frozenset] = None
 
 
 def login_paths() -> frozenset:
@@ -204,32 +208,73 @@ def login_paths() -> frozenset:
     return _login_paths
 
 
+def password_paths() -> frozenset:
+    """Forms that ask a signed-in user for their password again: whoever holds a session (a borrowed
+    laptop, a stolen cookie) could guess it there, so they share the sign-in's count and lock."""
+    global _password_paths
+    if _password_paths is None:
+        _password_paths = frozenset({reverse("password_change"), reverse("admin:password_change"),
+                                     reverse("privacy:delete")})
+    return _password_paths
+
+
 def login_wait(client: str, username: str) -> int:
     return max(LOGIN_PAIR.wait(_pair(client, username)), LOGIN_ADDRESS.wait(client))
 
 
+def _checked_name(request) -> Optional[str]:
+    """The user name whose password this POST checks, or None when it checks none."""
+    if request.method != "POST":
+        return None
+    if request.path_info in login_paths():
+        return request.POST.get("username", "")
+    if request.path_info in password_paths() and request.user.is_authenticated:
+        return request.user.get_username()
+    return None
+
+
 class LoginThrottleMiddleware:
-    """Answers a sign-in POST 429 before any password is checked while its client is locked out."""
+    """Answers a POST that checks a password 429 before the password is checked while its client (and
+    name) is locked out; counts a wrong current password on the password change forms."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
-        if request.method == "POST" and request.path_info in login_paths():
-            wait = login_wait(request_client(request), request.POST.get("username", ""))
+        name = _checked_name(request)
+        if name is not None:
+            wait = login_wait(request_client(request), name)
             if wait:
                 return refusal(request, 429, "Too many failed sign-ins",
                                f"Too many failed sign-ins from your address; try again in {_minutes(wait)}.",
                                headers={"Retry-After": str(wait)})
-        return self.get_response(request)
+        response = self.get_response(request)
+        if name is not None and _old_password_refused(response):
+            wrong_password(request)
+        return response
+
+
+def _old_password_refused(response) -> bool:
+    """Whether Django's password change view (the site's or the admin's) refused the current password:
+    its page comes back with the form, whose errors name the field. Django's form sends no signal."""
+    form = (getattr(response, "context_data", None) or {}).get("form")
+    return form is not None and "old_password" in form.errors
+
+
+def wrong_password(request) -> None:
+    """Count a wrong password typed by the signed-in user as a failed sign-in of their name."""
+    _count(request_client(request), request.user.get_username())
 
 
 @receiver(user_login_failed, dispatch_uid="fer-login-failed")
 def _count_failure(sender, credentials=None, request=None, **kwargs):
     if request is None:                     # authenticate() called outside a request (a shell, a test)
         return
-    client = request_client(request)
-    LOGIN_PAIR.hit(_pair(client, (credentials or {}).get("username", "")))
+    _count(request_client(request), (credentials or {}).get("username", ""))
+
+
+def _count(client: str, username: str) -> None:
+    LOGIN_PAIR.hit(_pair(client, username))
     LOGIN_ADDRESS.hit(client)
 
 
@@ -256,21 +301,26 @@ def refusal(request, status: int, title: str, message: str, headers: Optional[di
 
 # --- the API ------------------------------------------------------------------------------------------
 class ThrottledTokenAuthentication(TokenAuthentication):
-    """Token authentication that counts wrong tokens per address and answers 429 past the limit."""
+    """Token authentication that counts wrong tokens per address and answers them 429 past the limit.
+
+    A valid token is accepted whatever the count: refusing it too let one script with a stale token
+    behind a shared address (an office, a NAT) lock every other user there out for the window. Guessing
+    stays locked: past the limit each wrong token is a 429 and is counted, so the window never ends for
+    one who keeps guessing; and a token is 160 random bits, which no rate of guesses finds."""
 
     def authenticate(self, request):
         auth = get_authorization_header(request).split()
         if not auth or auth[0].lower() != self.keyword.lower().encode():
             return None
         client = request_client(request)
-        wait = TOKEN_FAILURES.wait(client)
-        if wait:
-            raise exceptions.Throttled(wait, detail=f"Too many wrong API tokens from your address; try again in "
-                                                    f"{_minutes(wait)}.")
         try:
             return super().authenticate(request)
         except exceptions.AuthenticationFailed:
+            wait = TOKEN_FAILURES.wait(client)          # over the limit before this one: the 21st on is a 429
             TOKEN_FAILURES.hit(client)
+            if wait:
+                raise exceptions.Throttled(wait, detail=f"Too many wrong API tokens from your address; try again "
+                                                        f"in {_minutes(wait)}.")
             raise
 
 

@@ -7,7 +7,7 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView
 
 from fersite.health import healthz, readyz
-from fersite.media import staff_media
+from fersite.media import stored_media
 from fersite.metrics import metrics_view
 
 # Django's account pages, less password reset: it sends mail, and this site has no mail server set
@@ -32,7 +32,7 @@ urlpatterns = [
     path("live/", include("emotion.live.urls")),
     path("analyses/", include("emotion.research.urls")),
     path("account/data/", include("emotion.privacy.urls")),
-    # The admin's links to stored files (staff only, as downloads).
-    path(f"{settings.MEDIA_URL.strip('/')}/<path:name>", staff_media, name="staff-media"),
+    # The admin's links to stored files (research.view_analysis only, as downloads: emotion/access.py).
+    path(f"{settings.MEDIA_URL.strip('/')}/<path:name>", stored_media, name="stored-media"),
     path("", include("emotion.urls")),
 ]

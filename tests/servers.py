@@ -61,6 +61,21 @@ def child_env(settings_dict: dict, **extra: str) -> dict:
     return env
 
 
+def signed_in(user):
+    """A browser session (requests) of ``user`` for a daphne under test (same database), with a CSRF pair."""
+    import requests
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    http = requests.Session()
+    http.cookies.set("sessionid", client.cookies["sessionid"].value)
+    secret = "a" * 32
+    http.cookies.set("csrftoken", secret)
+    http.headers["X-CSRFToken"] = secret
+    return http
+
+
 def wait_for_port(port: int, proc: subprocess.Popen, log: Path, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -83,19 +83,23 @@ def test_many_names_from_one_address_lock_the_address(ada, settings):
     assert sign_in("/accounts/login/", "ada", PASSWORD, address).status_code == 429
 
 
-def test_wrong_api_tokens_lock_the_address(ada, settings):
+def test_wrong_api_tokens_lock_the_address_but_not_its_valid_tokens(ada, settings):
+    """Issue 18: after 20 wrong tokens from an address, its valid tokens got 429 for 10 minutes too (one
+    misconfigured script behind a shared address locked everyone's). Guessing stays locked."""
     settings.FER_TOKEN_FAILURES = 20
-    address, elsewhere = fresh_address(), fresh_address()
+    address = fresh_address()
     good = Token.objects.create(user=ada).key
     api = APIClient(REMOTE_ADDR=address)
     started = time.monotonic()
     answers = [api.get("/api/analyses/", HTTP_AUTHORIZATION=f"Token {i:040x}").status_code for i in range(20)]
     assert answers == [401] * 20
-    locked = api.get("/api/analyses/", HTTP_AUTHORIZATION=f"Token {good}")
+    locked = api.get("/api/analyses/", HTTP_AUTHORIZATION=f"Token {21:040x}")
     assert locked.status_code == 429
     assert 600 - (time.monotonic() - started) - 2 <= int(locked["Retry-After"]) <= 600
     assert "Too many wrong API tokens" in locked.json()["detail"]
-    assert APIClient(REMOTE_ADDR=elsewhere).get("/api/analyses/", HTTP_AUTHORIZATION=f"Token {good}").status_code == 200
+    assert api.get("/api/analyses/", HTTP_AUTHORIZATION=f"Token {good}").status_code == 200
+    assert api.get("/api/analyses/", HTTP_AUTHORIZATION=f"Token {22:040x}").status_code == 429   # still locked
+    assert throttle.TOKEN_FAILURES.count(throttle.client_key(address)) == 22                      # and counted
 
 
 def test_the_api_has_request_rates(ada, monkeypatch):
@@ -135,3 +139,37 @@ def test_password_reset_is_not_offered_without_a_mail_server(client, ada):
     assert client.get("/accounts/login/").status_code == 200
     client.force_login(ada)
     assert client.get("/accounts/password_change/").status_code == 200
+
+
+@pytest.mark.parametrize("path, field", [("/account/data/delete/", "password"),
+                                         ("/accounts/password_change/", "old_password"),
+                                         ("/admin/password_change/", "old_password")])
+def test_wrong_passwords_of_a_signed_in_user_count_with_sign_in_failures(ada, settings, path, field):
+    """Issue 18: the password asked again by "delete my account" and the password change forms could be
+    guessed without limit by whoever held a session. Now they count with that name's sign-in failures."""
+    settings.FER_LOGIN_FAILURES = 3
+    address = fresh_address()
+    ada.is_staff = path.startswith("/admin/")        # the admin's form is for staff
+    ada.save()
+    client = Client(REMOTE_ADDR=address)
+    client.force_login(ada)
+    new = {"new_password1": "another-long-password-8", "new_password2": "another-long-password-8"}
+    answers = [client.post(path, {field: f"wrong-password-{i}", **new}).status_code for i in range(3)]
+    assert 429 not in answers and 302 not in answers
+    locked = client.post(path, {field: PASSWORD, **new})               # the right password now waits
+    assert locked.status_code == 429 and 0 < int(locked["Retry-After"]) <= 600
+    assert "Too many" in locked.content.decode()
+    assert sign_in("/accounts/login/", "ada", PASSWORD, address).status_code == 429     # one count with sign-in
+    ada.refresh_from_db()
+    assert ada.check_password(PASSWORD)                                  # nothing was changed or deleted
+
+
+def test_sign_in_failures_lock_the_password_forms_too(ada, settings):
+    settings.FER_LOGIN_FAILURES = 2
+    address = fresh_address()
+    for _ in range(2):
+        sign_in("/accounts/login/", "ada", "wrong-password-x", address)
+    client = Client(REMOTE_ADDR=address)
+    client.force_login(ada)
+    assert client.post("/account/data/delete/", {"password": PASSWORD}).status_code == 429
+    assert type(ada).objects.filter(pk=ada.pk).exists()

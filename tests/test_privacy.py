@@ -22,7 +22,7 @@ def people(django_user_model):
     me = django_user_model.objects.create_user("me", email="me@example.org", password=PASSWORD)
     other = django_user_model.objects.create_user("other", password=PASSWORD)
     study = Study.objects.create(owner=me, name="Stress study")
-    StudyMember.objects.create(study=study, user=other, role="editor")
+    StudyMember.objects.create(study=study, user=other, role="editor", accepted=True)
     theirs_study = Study.objects.create(owner=other, name="Their study")
     data = {
         "me": me, "other": other, "study": study, "theirs_study": theirs_study,

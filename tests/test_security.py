@@ -4,7 +4,6 @@ check (scheme, host and port) and the admin's links to stored media."""
 
 import json
 import os
-import re
 import socket
 import subprocess
 import sys

@@ -1,4 +1,5 @@
-"""Who may see a stored live session: its signed-in owner, staff, and whoever holds its private link.
+"""The private link of a stored live session. Who else may see one (its signed-in owner, holders of
+live.view_livesession): emotion/access.py.
 
 A visitor who stores a session, signed in or not, is given a private link once, when the session is
 created (the "started" reply on the socket). The link holds a random key; only the key's SHA-256 is
@@ -14,7 +15,6 @@ import hmac
 import secrets
 from typing import Optional
 
-from django.db import models
 from django.http import Http404
 from django.urls import reverse
 
@@ -33,13 +33,6 @@ def key_hash(key: str) -> str:
 
 def private_path(session_id: int, key: str) -> str:
     return reverse("live:private", args=[session_id, key])
-
-
-def visible_sessions(user) -> models.QuerySet:
-    """A signed-in visitor's own sessions; staff see all (as in the admin)."""
-    if not user.is_authenticated:
-        return LiveSession.objects.none()
-    return LiveSession.objects.all() if user.is_staff else LiveSession.objects.filter(user=user)
 
 
 def by_key(session_id: int, key: Optional[str]) -> LiveSession:

@@ -7,6 +7,9 @@ from django.urls import reverse
 from django.utils.http import content_disposition_header
 from django.views.decorators.cache import never_cache
 
+from emotion.access import may_delete_session, visible_sessions
+from fersite.throttle import refusal
+
 from . import access, exports
 from .models import LiveSession
 from .recorder import unreliable_points
@@ -34,13 +37,15 @@ def sessions(request):
 
 def _signed_in_session(request, pk: int) -> LiveSession:
     # Someone else's session is "not found", not "forbidden": its existence is not disclosed.
-    return get_object_or_404(access.visible_sessions(request.user), pk=pk)
+    return get_object_or_404(visible_sessions(request.user), pk=pk)
 
 
 @login_required
 def session_detail(request, pk: int):
     session = _signed_in_session(request, pk)
     if request.method == "POST" and request.POST.get("action") == "delete":
+        if not may_delete_session(request.user, session):
+            return refusal(request, 403, "Not allowed", "You may view this session but not delete it.")
         session.delete()
         messages.success(request, "The session was deleted.")
         return redirect("live:sessions")

@@ -76,7 +76,9 @@ def analysis_info(a: Analysis) -> dict:
 def study_info(study: Study) -> dict:
     return {"id": study.pk, "name": study.name, "description": study.description, "created_at": study.created_at,
             "members": [{"username": m.user.get_username(), "role": m.role}
-                        for m in study.memberships.select_related("user")],
+                        # invitations not yet accepted are left out, as on the study's page: the
+                        # owner learns which names exist only when someone joins
+                        for m in study.memberships.filter(accepted=True).select_related("user")],
             "participants": list(study.participants.values_list("code", flat=True)),
             "conditions": list(study.conditions.values_list("name", flat=True)),
             "analyses": list(study.analyses.values_list("pk", flat=True))}

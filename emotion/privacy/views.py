@@ -6,6 +6,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 
 from emotion.research.streaming import FILE_BLOCK, stream
+from fersite.throttle import wrong_password
 
 from . import datadump
 from .accounts import delete_account
@@ -49,6 +50,7 @@ def download(request):
 def delete(request):
     if request.method == "POST":
         if not request.user.check_password(request.POST.get("password", "")):
+            wrong_password(request)       # counted with sign-in failures: a held session must not guess it
             messages.error(request, "That is not your password; nothing was deleted.")
             return render(request, "privacy/delete.html", status=400)
         counts = delete_account(request.user)

@@ -1,5 +1,6 @@
 """The JSON API for scripts: token (or session) authentication. Each user sees their own analyses and
-those of their studies; what they may change follows their role (models.py, the same rule as the pages)."""
+those of their studies; what they may change follows their role (emotion/access.py, the same rule as the
+pages)."""
 
 from __future__ import annotations
 
@@ -12,11 +13,12 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 
+from emotion.access import analysis_may, study_may, visible_analyses, visible_studies
 from emotion.ml.results import COLUMNS
 
 from . import services
 from .exports import csv_response, json_response
-from .models import Analysis, Role, Study, analysis_role, study_role, visible_analyses, visible_studies
+from .models import Analysis, Role, Study
 from .serializers import (AnalysisEditSerializer, AnalysisSerializer, MemberSerializer, StudySerializer,
                           UploadIntoStudySerializer)
 from .validation import UploadRefused, refuse_oversized_request
@@ -48,7 +50,7 @@ def _refused(exc: services.Refused) -> ValidationError:
 
 def _require(user, analysis: Analysis, need: str) -> None:
     """403 for an analysis the user sees but may not change this way (one they do not see is a 404)."""
-    if Role.RANK[analysis_role(user, analysis)] < Role.RANK[need]:
+    if not analysis_may(user, analysis, need):
         raise PermissionDenied("You may view this analysis but not change it: that takes the editor role in its "
                                "study." if need == Role.EDITOR else "Only the study's owner may delete its analyses.")
 
@@ -122,7 +124,7 @@ class AnalysisViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.D
         study = visible_studies(self.request.user).filter(pk=pk).first()
         if study is None:
             raise ValidationError({"study": [f"There is no study {pk} that you are a member of."]})
-        if Role.RANK[study_role(self.request.user, study)] < Role.RANK[Role.EDITOR]:
+        if not study_may(self.request.user, study, "upload"):
             raise PermissionDenied("Uploading into this study takes the editor role; you may view it only.")
         return study
 
@@ -207,25 +209,29 @@ class StudyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Crea
                    description="Deletes the study with its analyses and their files.")
     def destroy(self, request, *args, **kwargs):
         study = self.get_object()
-        if study_role(request.user, study) != Role.OWNER:
+        if not study_may(request.user, study, "delete"):
             raise PermissionDenied("Only the study's owner may delete it.")
         services.delete_study(study)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(request=MemberSerializer, responses={200: StudySerializer,
-                   400: OpenApiResponse(description="no such user, or a role other than viewer or editor"),
+                   400: OpenApiResponse(description="no user name, the owner's, or a role other than viewer or editor"),
                    403: OpenApiResponse(description="only the study's owner manages members")},
-                   description="Adds a member by username, or changes their role (viewer or editor).")
+                   description="Invites a user by name, or changes a member's role (viewer or editor). The answer is "
+                               "the same whether or not the name exists (`detail` says so); the invited user "
+                               "becomes a member, listed in `members`, once they accept on their studies page.")
     @action(detail=True, methods=["post"])
     def members(self, request, pk=None):
         study = self.get_object()
-        if study_role(request.user, study) != Role.OWNER:
+        if not study_may(request.user, study, "members"):
             raise PermissionDenied("Only the study's owner may change its members.")
         form = MemberSerializer(data=request.data)
         form.is_valid(raise_exception=True)
+        username, role = form.validated_data["user"]["username"], form.validated_data["role"]
         try:
-            services.set_member(study, form.validated_data["user"]["username"], form.validated_data["role"])
+            member = services.invite_member(study, username, role)
         except services.Refused as exc:
             raise _refused(exc)
         study = self.get_queryset().get(pk=study.pk)
-        return Response(StudySerializer(study, context={"request": request}).data)
+        return Response({**StudySerializer(study, context={"request": request}).data,
+                         "detail": services.invited_message(username, role, member)})

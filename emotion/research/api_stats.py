@@ -1,6 +1,6 @@
 """The API of a study's statistics and exports, and of one analysis' baseline and hand labels.
 
-Reading follows visible_studies and visible_analyses (models.py); a study or analysis the user may
+Reading follows visible_studies and visible_analyses (emotion/access.py); a study or analysis the user may
 not see is a 404, as elsewhere. Uploading hand labels needs the right to edit the analysis
 (editable_analyses): one the user may only view is a 403 saying so.
 """
@@ -19,7 +19,9 @@ from rest_framework.views import APIView
 
 from . import agreement as agreement_mod
 from .api import CSVPassthrough
-from .models import HandLabels, editable_analyses, visible_analyses, visible_studies
+from emotion.access import editable_analyses, visible_analyses, visible_studies
+
+from .models import HandLabels
 from .statistics import NoBaseline, baseline_of, study_statistics
 from .stats_serializers import Agreement, BaselineVector, LabelUpload, StudySummary
 from .study_exports import results_csv_response, results_json_response, summary_csv_response

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from pathlib import PurePosixPath
-from typing import Optional
 
 from django.conf import settings
 from django.db import models
@@ -39,6 +38,9 @@ class Study(models.Model):
 
 
 class StudyMember(models.Model):
+    """A member of a study, or someone invited to be one: an invitation grants nothing until the invited
+    user accepts it (on their studies page), so no one is put into a study without agreeing."""
+
     class Role(models.TextChoices):
         VIEWER = "viewer"
         EDITOR = "editor"
@@ -46,12 +48,13 @@ class StudyMember(models.Model):
     study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="memberships")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="study_memberships")
     role = models.CharField(max_length=6, choices=Role.choices, default=Role.VIEWER)
+    accepted = models.BooleanField(default=False, help_text="false: invited, not yet a member")
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["study", "user"], name="one_membership_per_user")]
 
     def __str__(self) -> str:
-        return f"{self.user} in {self.study} ({self.role})"
+        return f"{self.user} in {self.study} ({self.role}{'' if self.accepted else ', invited'})"
 
 
 class Participant(models.Model):
@@ -170,81 +173,11 @@ class Analysis(models.Model):
 
 
 class Role:
-    """What a user may do with a study or an analysis, strongest last. Staff act as owners everywhere."""
+    """What a member may do with a study or an analysis, strongest last. Who has which, and what
+    Django's permissions add over everyone's data: emotion/access.py."""
 
     VIEWER, EDITOR, OWNER = "viewer", "editor", "owner"
     RANK = {None: 0, VIEWER: 1, EDITOR: 2, OWNER: 3}
-
-
-def visible_studies(user) -> models.QuerySet:
-    """Studies the user owns or is a member of (staff: all)."""
-    qs = Study.objects.select_related("owner")
-    if not user.is_authenticated:
-        return qs.none()
-    if user.is_staff:
-        return qs
-    return qs.filter(models.Q(owner=user) | models.Q(pk__in=StudyMember.objects.filter(user=user).values("study")))
-
-
-def study_role(user, study: Optional[Study]) -> Optional[str]:
-    """owner, editor, viewer or None (not a member, or no study)."""
-    if study is None or not user.is_authenticated:
-        return None
-    if user.is_staff or study.owner_id == user.pk:
-        return Role.OWNER
-    return StudyMember.objects.filter(study=study, user=user).values_list("role", flat=True).first()
-
-
-def _studies_with_role(user, least: str) -> models.QuerySet:
-    roles = [r for r in (Role.VIEWER, Role.EDITOR) if Role.RANK[r] >= Role.RANK[least]]
-    return Study.objects.filter(models.Q(owner=user) | models.Q(
-        pk__in=StudyMember.objects.filter(user=user, role__in=roles).values("study"))).values("pk")
-
-
-def _analyses_for(user, least: str) -> models.QuerySet:
-    """The one rule behind the three below. An analysis in no study: its owner and staff, as before studies.
-    In a study: what the user's role in the study allows; its uploader keeps seeing it whatever happens."""
-    qs = Analysis.objects.select_related("owner", "study", "participant", "condition")
-    if not user.is_authenticated:
-        return qs.none()
-    if user.is_staff:
-        return qs
-    mine_outside = models.Q(owner=user, study__isnull=True)
-    if least == Role.OWNER:
-        return qs.filter(mine_outside | models.Q(study__owner=user))
-    rule = mine_outside | models.Q(study__in=_studies_with_role(user, least))
-    if least == Role.VIEWER:
-        rule |= models.Q(owner=user)
-    return qs.filter(rule)
-
-
-def visible_analyses(user) -> models.QuerySet:
-    """Who sees an analysis, for pages, API and sockets: its owner, staff and the members of its study."""
-    return _analyses_for(user, Role.VIEWER)
-
-
-def editable_analyses(user) -> models.QuerySet:
-    """Who may edit and re-run an analysis: staff; in a study its owner and editors; outside any study the
-    analysis' owner."""
-    return _analyses_for(user, Role.EDITOR)
-
-
-def deletable_analyses(user) -> models.QuerySet:
-    """Who may delete one: staff; in a study its owner only; outside any study the analysis' owner."""
-    return _analyses_for(user, Role.OWNER)
-
-
-def analysis_role(user, analysis: Analysis) -> Optional[str]:
-    """The rule above for one analysis already loaded: owner (may delete), editor (may edit and re-run),
-    viewer, or None."""
-    if not user.is_authenticated:
-        return None
-    if user.is_staff:
-        return Role.OWNER
-    if analysis.study_id is None:
-        return Role.OWNER if analysis.owner_id == user.pk else None
-    role = study_role(user, analysis.study)
-    return role or (Role.VIEWER if analysis.owner_id == user.pk else None)
 
 
 class FrameResult(models.Model):

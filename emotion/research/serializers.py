@@ -1,10 +1,12 @@
 from django.urls import reverse
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from emotion.access import study_role
 from fersite.badtext import bad_character
 
 from .exports import media_facts
-from .models import Analysis, Study, StudyMember, study_role
+from .models import Analysis, Study, StudyMember
 from .services import MAX_FRAME_STEP, MAX_TAG_LENGTH, MAX_TAGS
 
 
@@ -96,7 +98,7 @@ class StudySerializer(serializers.ModelSerializer):
     name = serializers.CharField(max_length=200, validators=[clean_text])
     description = serializers.CharField(required=False, allow_blank=True, validators=[clean_text])
     role = serializers.SerializerMethodField(help_text="yours: owner, editor or viewer")
-    members = MemberSerializer(source="memberships", many=True, read_only=True)
+    members = serializers.SerializerMethodField(help_text="its members; invitations not yet accepted are not listed")
     participants = serializers.SlugRelatedField(slug_field="code", many=True, read_only=True)
     conditions = serializers.SlugRelatedField(slug_field="name", many=True, read_only=True)
     analyses = serializers.SerializerMethodField(help_text="the URL listing its analyses")
@@ -115,6 +117,11 @@ class StudySerializer(serializers.ModelSerializer):
     def get_role(self, obj) -> str:
         request = self.context.get("request")
         return study_role(request.user, obj) if request else None
+
+    @extend_schema_field(MemberSerializer(many=True))
+    def get_members(self, obj) -> list:
+        # filtered here, not in the query: the API's prefetched memberships are read as they are
+        return MemberSerializer([m for m in obj.memberships.all() if m.accepted], many=True).data
 
     def get_analyses(self, obj) -> str:
         return self._abs(f"/api/analyses/?study={obj.pk}")

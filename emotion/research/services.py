@@ -192,18 +192,56 @@ def create_study(owner, name: str, description: str = "") -> Study:
     return Study.objects.create(owner=owner, name=name, description=description or "")
 
 
-def set_member(study: Study, username: str, role: str) -> StudyMember:
-    """Add a member by username, or change their role."""
+def invite_member(study: Study, username: str, role: str) -> Optional[StudyMember]:
+    """Invite a user by name, or change the role of a member or invitee. Returns their membership, or None
+    when no active account has that name: the caller answers both alike (see invited_message), so that the
+    owner learns nothing of which names exist. A new invitation grants nothing until it is accepted."""
     from django.contrib.auth import get_user_model
 
     if role not in StudyMember.Role.values:
         raise Refused(f"The role must be one of: {', '.join(StudyMember.Role.values)}.", "role")
-    user = get_user_model().objects.filter(username=(username or "").strip(), is_active=True).first()
-    if user is None:
-        raise Refused(f"There is no active user named “{(username or '').strip()[:150]}”.", "username")
-    if user.pk == study.owner_id:
+    name = (username or "").strip()
+    if not name:
+        raise Refused("Give the user name of the person to invite.", "username")
+    if name == study.owner.get_username():
         raise Refused("The study's owner is already in it, with every right.", "username")
+    user = get_user_model().objects.filter(username=name, is_active=True).first()
+    if user is None:
+        return None
     member, _ = StudyMember.objects.update_or_create(study=study, user=user, defaults={"role": role})
+    return member
+
+
+def invited_message(username: str, role: str, member: Optional[StudyMember]) -> str:
+    """What the owner is told: a member they already see gets their new role; for anyone else, the same
+    words whether or not the account exists."""
+    name, a_role = (username or "").strip()[:150], with_article(role)
+    if member is not None and member.accepted:
+        return f"{member.user.username} is now {a_role} of this study."
+    return f"If an account named “{name}” exists, it was invited as {a_role}; it becomes a member when it accepts."
+
+
+def with_article(role: str) -> str:
+    return f"{'an' if role == StudyMember.Role.EDITOR else 'a'} {role}"
+
+
+def pending_invitations(user) -> list:
+    """The invitations waiting for the user's answer, with their studies."""
+    return list(StudyMember.objects.filter(user=user, accepted=False).select_related("study", "study__owner")
+                .order_by("-study__created_at"))
+
+
+def answer_invitation(study_id: int, user, accept: bool) -> Optional[StudyMember]:
+    """Accept the user's pending invitation into the study (they become a member), or decline it (it is
+    gone). None when there is no such invitation."""
+    member = StudyMember.objects.filter(study_id=study_id, user=user, accepted=False).select_related("study").first()
+    if member is None:
+        return None
+    if accept:
+        member.accepted = True
+        member.save(update_fields=["accepted"])
+    else:
+        member.delete()
     return member
 
 

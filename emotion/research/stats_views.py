@@ -8,8 +8,9 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect
 from django.views.decorators.http import require_POST
 
+from emotion.access import editable_analyses, visible_analyses
+
 from . import agreement
-from .models import editable_analyses, visible_analyses
 
 
 # Messages about a hand-label file are shown in the agreement card (templates/research/_agreement.html)

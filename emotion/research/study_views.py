@@ -1,6 +1,7 @@
 """The study pages: the list of one's studies with a create form, and a study's page (its analyses,
 participants, conditions and members; uploads into it; managing members; deleting it). Who may do what
-is models.study_role: viewers read, editors also upload, the owner (and staff) also manage and delete."""
+is emotion/access.py: viewers read, editors also upload, the owner also manages and deletes; Django's
+permissions extend each of these to everyone's studies."""
 
 from __future__ import annotations
 
@@ -8,29 +9,30 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import Count
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from emotion.access import study_may, study_role, visible_analyses, visible_studies
 from fersite.throttle import refusal
 
 from . import services
-from .models import Role, Study, study_role, visible_analyses, visible_studies
+from .models import Role, Study
 from .views import _limits, upload
 
-NEEDS = {Role.EDITOR: "Uploading into this study takes the editor role; you may view it only.",
-         Role.OWNER: "Only the study's owner may do this."}
+NEEDS = {"upload": "Uploading into this study takes the editor role; you may view it only.",
+         "members": "Only the study's owner may do this.", "delete": "Only the study's owner may do this."}
 
 
-def _study(request, pk: int) -> tuple:
-    """The study and the user's role in it; a study the user is not in is a 404, like an analysis."""
-    study = get_object_or_404(visible_studies(request.user), pk=pk)
-    return study, study_role(request.user, study)
+def _study(request, pk: int) -> Study:
+    """The study; a study the user may not see is a 404, like an analysis."""
+    return get_object_or_404(visible_studies(request.user), pk=pk)
 
 
-def _denied(request, role: str, need: str):
-    if Role.RANK[role] >= Role.RANK[need]:
+def _denied(request, study: Study, action: str):
+    if study_may(request.user, study, action):
         return None
-    return refusal(request, 403, "Not allowed", NEEDS[need])
+    return refusal(request, 403, "Not allowed", NEEDS[action])
 
 
 @login_required
@@ -50,14 +52,16 @@ def study_list(request):
 def _list_page(request, sent: dict = None, status: int = 200):
     studies = visible_studies(request.user).annotate(analysis_count=Count("analyses"))
     studies = [(s, study_role(request.user, s)) for s in studies]
-    return render(request, "research/study_list.html", {"studies": studies, "sent": sent or {}}, status=status)
+    return render(request, "research/study_list.html", {
+        "studies": studies, "sent": sent or {}, "invitations": services.pending_invitations(request.user)},
+        status=status)
 
 
 @login_required
 def study_detail(request, pk: int):
-    study, role = _study(request, pk)
+    study = _study(request, pk)
     if request.method == "POST":
-        denied = _denied(request, role, Role.EDITOR)
+        denied = _denied(request, study, "upload")
         return denied or upload(request, study)
     return study_page(request, study)
 
@@ -69,8 +73,9 @@ def study_page(request, study: Study, status: int = 200):
     page = Paginator(analyses, 50).get_page(request.GET.get("page"))
     return render(request, "research/study_detail.html", {
         "study": study, "role": role, "page": page, "limits": _limits(),
-        "can_upload": Role.RANK[role] >= Role.RANK[Role.EDITOR], "is_owner": role == Role.OWNER,
-        "members": study.memberships.select_related("user").order_by("user__username"),
+        "can_upload": study_may(request.user, study, "upload"),
+        "can_manage": study_may(request.user, study, "members"), "can_delete": study_may(request.user, study, "delete"),
+        "members": study.memberships.filter(accepted=True).select_related("user").order_by("user__username"),
         "participants": study.participants.all(), "conditions": study.conditions.all(),
         "member_roles": [Role.VIEWER, Role.EDITOR],
     }, status=status)
@@ -79,9 +84,9 @@ def study_page(request, study: Study, status: int = 200):
 @login_required
 @require_POST
 def study_members(request, pk: int):
-    """Add a member (or change their role), or remove one (``remove`` = their user id)."""
-    study, role = _study(request, pk)
-    denied = _denied(request, role, Role.OWNER)
+    """Invite a member (or change their role), or remove one (``remove`` = their user id)."""
+    study = _study(request, pk)
+    denied = _denied(request, study, "members")
     if denied:
         return denied
     if request.POST.get("remove"):
@@ -92,21 +97,36 @@ def study_members(request, pk: int):
         (messages.success if removed else messages.error)(
             request, "Removed the member." if removed else "That user is not a member of this study.")
         return redirect("research:study", study.pk)
-    username = request.POST.get("username", "")
+    username, role = request.POST.get("username", ""), request.POST.get("role", Role.VIEWER)
     try:
-        member = services.set_member(study, username, request.POST.get("role", Role.VIEWER))
+        member = services.invite_member(study, username, role)
     except services.Refused as exc:
         messages.error(request, str(exc))
     else:
-        messages.success(request, f"{member.user.username} is now a {member.role} of this study.")
+        messages.success(request, services.invited_message(username, role, member))
     return redirect("research:study", study.pk)
 
 
 @login_required
 @require_POST
+def study_invitation(request, pk: int):
+    """The invited user's answer (``answer`` = accept or decline); no invitation waiting is a 404."""
+    accept = request.POST.get("answer") == "accept"
+    member = services.answer_invitation(pk, request.user, accept)
+    if member is None:
+        raise Http404("No invitation to this study is waiting for you")
+    if accept:
+        messages.success(request, f"You are now {services.with_article(member.role)} of “{member.study}”.")
+        return redirect("research:study", pk)
+    messages.success(request, f"Declined the invitation to “{member.study}”.")
+    return redirect("research:studies")
+
+
+@login_required
+@require_POST
 def study_delete(request, pk: int):
-    study, role = _study(request, pk)
-    denied = _denied(request, role, Role.OWNER)
+    study = _study(request, pk)
+    denied = _denied(request, study, "delete")
     if denied:
         return denied
     name = str(study)

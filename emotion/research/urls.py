@@ -17,5 +17,6 @@ urlpatterns = [
     path("studies/", study_views.study_list, name="studies"),
     path("studies/<int:pk>/", study_views.study_detail, name="study"),
     path("studies/<int:pk>/members", study_views.study_members, name="study_members"),
+    path("studies/<int:pk>/invitation", study_views.study_invitation, name="study_invitation"),
     path("studies/<int:pk>/delete", study_views.study_delete, name="study_delete"),
 ]

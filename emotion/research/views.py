@@ -15,12 +15,13 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from emotion.access import analysis_may, analysis_role, visible_analyses
 from emotion.ml.frame_pack import read_frame
 from emotion.ml.media import MediaError
 
 from . import services
 from .exports import csv_response, download_name
-from .models import Analysis, Role, Study, analysis_role, visible_analyses
+from .models import Analysis, Role, Study
 from .runner import refuse_over_limit
 from .player import video_offset
 from .statistics import NoBaseline, baseline_of
@@ -42,9 +43,9 @@ NOT_ALLOWED = {
 
 
 def allowed(request, analysis: Analysis, need: str):
-    """None when the user's role allows ``need`` (models.analysis_role), else the 403 page that says why.
-    Only for analyses the user can see: others are 404s (see _own)."""
-    if Role.RANK[analysis_role(request.user, analysis)] >= Role.RANK[need]:
+    """None when the user may do what ``need`` allows (emotion/access.py), else the 403 page that says
+    why. Only for analyses the user can see: others are 404s (see _own)."""
+    if analysis_may(request.user, analysis, need):
         return None
     from fersite.throttle import refusal
 
@@ -166,7 +167,8 @@ def edit_context(request, analysis: Analysis, values: dict = None) -> dict:
              "condition": analysis.condition.name if analysis.condition else "", "is_baseline": analysis.is_baseline}
     shown.update(values or {})
     study = analysis.study
-    return {"role": role, "can_edit": Role.RANK[role] >= Role.RANK[Role.EDITOR], "can_delete": role == Role.OWNER,
+    return {"role": role, "can_edit": analysis_may(request.user, analysis, Role.EDITOR),
+            "can_delete": analysis_may(request.user, analysis, Role.OWNER),
             "edit": shown, "participants": study.participants.all() if study else [],
             "conditions": study.conditions.all() if study else []}
 

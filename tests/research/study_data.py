@@ -57,5 +57,14 @@ def build_study(owner=None) -> dict:
 
 def member(study, username: str, role: str):
     user = User.objects.create_user(username, password="a-long-password-8")
-    StudyMember.objects.create(study=study, user=user, role=role)
+    StudyMember.objects.create(study=study, user=user, role=role, accepted=True)
     return user
+
+
+def join(study, username: str, role: str):
+    """``username`` invited into the study and accepting: a member in force."""
+    from emotion.research import services
+
+    invited = services.invite_member(study, username, role)
+    services.answer_invitation(study.pk, invited.user, accept=True)
+    return invited.user

@@ -54,8 +54,10 @@ def test_each_researcher_sees_only_their_own(researcher, other_researcher, djang
     pk = Analysis.objects.get().pk
     assert theirs.get(f"/api/analyses/{pk}/").status_code == 404
     assert theirs.get(f"/api/analyses/{pk}/results.csv").status_code == 404
-    staff = django_user_model.objects.create_user("root", is_staff=True)
-    assert api_for(staff).get("/api/analyses/").json()["count"] == 1
+    staff = django_user_model.objects.create_user("staff", is_staff=True)     # staff alone: no more than anyone
+    assert api_for(staff).get("/api/analyses/").json()["count"] == 0
+    root = django_user_model.objects.create_superuser("root", None, None)
+    assert api_for(root).get("/api/analyses/").json()["count"] == 1
 
 
 def test_results_as_csv_and_json(researcher):

@@ -55,18 +55,6 @@ def account(transactional_db):
     return user, Token.objects.create(user=user).key
 
 
-def signed_in(user) -> requests.Session:
-    """A browser session of ``user`` for the daphne under test (same database), with a CSRF pair."""
-    client = Client()
-    client.force_login(user)
-    http = requests.Session()
-    http.cookies.set("sessionid", client.cookies["sessionid"].value)
-    secret = "a" * 32
-    http.cookies.set("csrftoken", secret)
-    http.headers["X-CSRFToken"] = secret
-    return http
-
-
 @pytest.mark.django_db(transaction=True)
 def test_an_api_upload_without_redis_is_a_503_with_a_reason_and_stores_nothing(daphne_without_redis, account):
     user, key = account
@@ -84,7 +72,7 @@ def test_an_api_upload_without_redis_is_a_503_with_a_reason_and_stores_nothing(d
 def test_a_page_upload_without_redis_is_a_503_with_a_reason_and_stores_nothing(daphne_without_redis, account, xhr):
     user, _ = account
     before = stored_uploads()
-    http = signed_in(user)
+    http = servers.signed_in(user)
     headers = {"X-Requested-With": "XMLHttpRequest"} if xhr else {}
     with open(need(MEDIA / "obama.jpg"), "rb") as a, open(need(MEDIA / "two_people.jpg"), "rb") as b:
         res = http.post(f"{daphne_without_redis}/analyses/", files=[("files", a), ("files", b)],

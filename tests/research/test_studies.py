@@ -1,4 +1,4 @@
-"""Studies: one rule for who sees and changes what (owner, editor, viewer, outsider, staff), on the pages and
+"""Studies: one rule for who sees and changes what (owner, editor, viewer, outsider, staff, superuser), on the pages and
 in the API; uploads into a study with a participant and a condition; editing; one baseline per participant."""
 
 import pytest
@@ -6,11 +6,12 @@ from django.contrib.auth.models import User
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 
+from emotion.access import analysis_may, analysis_role, deletable_analyses, editable_analyses, visible_analyses
 from emotion.research import services
-from emotion.research.models import (Analysis, Condition, Participant, Role, Study, StudyMember, analysis_role,
-                                     deletable_analyses, editable_analyses, visible_analyses)
+from emotion.research.models import Analysis, Condition, Participant, Role, Study, StudyMember
 from tests.conftest import MEDIA, need
 from tests.research.conftest import api_for, post_file
+from tests.research.study_data import join
 
 pytestmark = pytest.mark.django_db
 
@@ -28,10 +29,11 @@ def team(db):
     (uploaded by the editor) and one of the owner outside any study."""
     # no passwords: the tests sign in with force_login, and hashing five passwords takes seconds here
     users = {name: User.objects.create_user(name) for name in ("owner", "editor", "viewer", "outsider")}
-    users["staff"] = User.objects.create_user("staff", is_staff=True)
+    users["staff"] = User.objects.create_user("staff", is_staff=True)          # no permission: no more than anyone
+    users["superuser"] = User.objects.create_superuser("root", None, None)
     study = services.create_study(users["owner"], "Stress study", "Talks under stress and at rest")
-    services.set_member(study, "editor", "editor")
-    services.set_member(study, "viewer", "viewer")
+    join(study, "editor", "editor")
+    join(study, "viewer", "viewer")
     p01 = Participant.objects.create(study=study, code="P01")
     rest = Condition.objects.create(study=study, name="rest")
     inside = stored(users["editor"], study, "inside", p01, rest)
@@ -44,7 +46,8 @@ EXPECTED = {   # user -> role on (the study's analysis, the owner's analysis out
     "editor": (Role.EDITOR, None),
     "viewer": (Role.VIEWER, None),
     "outsider": (None, None),
-    "staff": (Role.OWNER, Role.OWNER),
+    "staff": (None, None),
+    "superuser": (Role.OWNER, Role.OWNER),     # by permission, not by a role of their own
 }
 
 
@@ -52,7 +55,9 @@ EXPECTED = {   # user -> role on (the study's analysis, the owner's analysis out
 def test_one_rule_for_querysets_and_single_analyses(team, who):
     user = team[who]
     for a, role in zip((team["inside"], team["outside"]), EXPECTED[who]):
-        assert analysis_role(user, a) == role, (who, a.title)
+        assert analysis_role(user, a) == (None if who == "superuser" else role), (who, a.title)
+        assert [analysis_may(user, a, need) for need in (Role.VIEWER, Role.EDITOR, Role.OWNER)] == [
+            Role.RANK[role] >= Role.RANK[need] for need in (Role.VIEWER, Role.EDITOR, Role.OWNER)]
         assert visible_analyses(user).filter(pk=a.pk).exists() == (role is not None)
         assert editable_analyses(user).filter(pk=a.pk).exists() == (role in (Role.EDITOR, Role.OWNER))
         assert deletable_analyses(user).filter(pk=a.pk).exists() == (role == Role.OWNER)
@@ -166,7 +171,7 @@ def test_studies_list_create_and_members(client, team):
     mine = Study.objects.get(name="Mine")
     assert res["Location"] == f"/analyses/studies/{mine.pk}/" and mine.owner == team["viewer"]
     res = client.post(f"/analyses/studies/{mine.pk}/members", {"username": "nobody", "role": "editor"}, follow=True)
-    assert "There is no active user named “nobody”" in res.content.decode()
+    assert "If an account named “nobody” exists, it was invited as an editor" in res.content.decode()
     client.post(f"/analyses/studies/{mine.pk}/members", {"username": "editor", "role": "editor"})
     client.post(f"/analyses/studies/{mine.pk}/members", {"username": "editor", "role": "viewer"})
     assert StudyMember.objects.get(study=mine, user=team["editor"]).role == "viewer"
@@ -215,11 +220,15 @@ def test_api_studies_create_list_detail_and_members(team):
     names = {s["name"]: s["role"] for s in client.get("/api/studies/").json()["results"]}
     assert names == {"Pilot": "owner", "Stress study": "editor"}
     res = client.post(f"/api/studies/{body['id']}/members/", {"username": "viewer", "role": "editor"}, format="json")
-    assert res.status_code == 200 and res.json()["members"] == [{"username": "viewer", "role": "editor"}]
+    assert res.status_code == 200 and res.json()["members"] == []                 # invited: listed once accepted
+    services.answer_invitation(body["id"], team["viewer"], accept=True)
+    res = client.post(f"/api/studies/{body['id']}/members/", {"username": "viewer", "role": "editor"}, format="json")
+    assert res.json()["members"] == [{"username": "viewer", "role": "editor"}]
+    assert res.json()["detail"] == "viewer is now an editor of this study."
     res = client.post(f"/api/studies/{body['id']}/members/", {"username": "viewer", "role": "admin"}, format="json")
     assert res.status_code == 400 and "role" in res.json()
     res = client.post(f"/api/studies/{body['id']}/members/", {"username": "ghost", "role": "viewer"}, format="json")
-    assert res.status_code == 400 and "ghost" in res.json()["username"][0]
+    assert res.status_code == 200 and res.json()["detail"].startswith("If an account named “ghost” exists")
     detail = api_for(team["viewer"]).get(f"/api/studies/{team['study'].pk}/").json()
     assert detail["participants"] == ["P01"] and detail["conditions"] == ["rest"] and detail["role"] == "viewer"
 
@@ -300,7 +309,7 @@ def test_the_progress_socket_lets_study_members_in_and_outsiders_not():
 
     owner, viewer, outsider = (User.objects.create_user(n) for n in ("owner", "viewer", "outsider"))
     study = services.create_study(owner, "S")
-    services.set_member(study, "viewer", "viewer")
+    join(study, "viewer", "viewer")
     a = stored(owner, study)
     app = URLRouter(websocket_urlpatterns)
 

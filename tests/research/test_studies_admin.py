@@ -13,6 +13,7 @@ from emotion.research.models import Analysis, Condition, Participant
 from emotion.research.runner import run_analysis
 from tests.conftest import MEDIA, need
 from tests.research.conftest import upload
+from tests.research.study_data import join
 
 pytestmark = pytest.mark.django_db
 
@@ -21,7 +22,7 @@ pytestmark = pytest.mark.django_db
 def study(db):
     owner = User.objects.create_user("owner")
     s = services.create_study(owner, "Stress study")
-    services.set_member(s, User.objects.create_user("viewer").username, "viewer")
+    join(s, User.objects.create_user("viewer").username, "viewer")
     Participant.objects.create(study=s, code="P01")
     Condition.objects.create(study=s, name="rest")
     return s

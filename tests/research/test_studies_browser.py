@@ -10,6 +10,7 @@ from emotion.research import services
 from emotion.research.models import Analysis
 from tests import servers
 from tests.conftest import MEDIA, need
+from tests.research.study_data import join
 
 pytestmark = pytest.mark.django_db(transaction=True)
 PASSWORD = "a-long-password-7"
@@ -50,7 +51,7 @@ def test_lists_and_study_pages_fit_a_phone(daphne_url, playwright_driver):
     ada = User.objects.create_user("ada", password=PASSWORD)
     study = services.create_study(ada, "A study with a rather long name, to see it wrap on a phone",
                                   "Participants talk at rest, then under stress.\nTwo sessions each.")
-    services.set_member(study, User.objects.create_user("bob").username, "editor")
+    join(study, User.objects.create_user("bob").username, "editor")
     name = default_storage.save("uploads/browser.jpg", ContentFile(need(MEDIA / "obama.jpg").read_bytes()))
     for i, (title, participant, condition) in enumerate([("interview_recording_2024_session_one_final_cut.mp4", "P01", "rest"),
                                                          ("stress task", "P01", "stress"), ("", "P02", "rest")]):

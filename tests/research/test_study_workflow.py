@@ -94,12 +94,13 @@ def test_a_study_from_creation_to_hand_labels(daphne_url, celery_worker, playwri
         assert page.locator("h1").inner_text() == "Stress interview"
         assert page.locator("#your-role").inner_text() == "owner"
 
-        # 2. a colleague, as a viewer
+        # 2. a colleague invited, as a viewer: listed once they accept (step 6)
         page.fill("#member-form input[name=username]", "bob")
         page.select_option("#member-form select[name=role]", "viewer")
         page.click("#member-form button[type=submit]")
-        expect(page.locator(".messages .success")).to_have_text("bob is now a viewer of this study.")
-        expect(page.locator("#members tbody tr", has_text="bob")).to_contain_text("viewer")
+        expect(page.locator(".messages .success")).to_have_text(
+            "If an account named “bob” exists, it was invited as a viewer; it becomes a member when it accepts.")
+        expect(page.locator("#members tbody tr", has_text="bob")).to_have_count(0)
         # no analysis has finished: no empty axes, a line that says when the charts come
         expect(page.locator("#stats-note")).to_contain_text("The charts appear when an analysis")
         assert page.locator("#stats-charts").is_hidden()
@@ -165,10 +166,14 @@ def test_a_study_from_creation_to_hand_labels(daphne_url, celery_worker, playwri
         assert problems == []
         page.close()
 
-        # 6. the viewer sees it all, and may change nothing
+        # 6. the colleague accepts; the viewer sees it all, and may change nothing
         page, problems = sign_in(browser, daphne_url, "bob")
+        expect(page.locator("#invitations tbody tr", has_text="Stress interview")).to_contain_text("viewer")
+        page.click("#invitations button[value=accept]")
+        page.wait_for_url(study_url)
+        page.goto(f"{daphne_url}/analyses/studies/")
         expect(page.locator("#studies tbody tr", has_text="Stress interview")).to_contain_text("viewer")
-        page.click("text=Stress interview")
+        page.click("#studies >> text=Stress interview")
         page.wait_for_url(study_url)
         assert page.locator("#your-role").inner_text() == "viewer"
         expect(page.locator("#analyses tbody tr")).to_have_count(2)

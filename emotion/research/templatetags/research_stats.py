@@ -5,8 +5,10 @@ from django import template
 
 from emotion.ml import EMOTIONS
 
+from emotion.access import editable_analyses
+
 from .. import agreement as agreement_mod
-from ..models import HandLabels, editable_analyses
+from ..models import HandLabels
 
 register = template.Library()
 
