@@ -1,6 +1,7 @@
 """Pictures of the running site, made from the site itself so that the README's stay current.
 
-    .venv/bin/python scripts/screenshots.py                 # docs/img/live.png and docs/img/timeline.png
+    .venv/bin/python scripts/screenshots.py                 # docs/img/live.png, docs/img/timeline.png and
+                                                            # the home page's static/img/example.jpg
     .venv/bin/python scripts/screenshots.py --walk DIR      # also every page a newcomer meets, 1280 and 375 px
 
 It starts a site of its own (a temporary SQLite database and media folder, a Celery worker and daphne on
@@ -20,9 +21,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))          # run as a script: the engine is imported from the checkout
 SHARED = Path(os.environ.get("FER_SHARED_DIR", ROOT.parent / "shared"))
 MEDIA = SHARED / "media"
-CLIP, PAIR = MEDIA / "short_hamilton_clip.mp4", MEDIA / "two_people.jpg"
+CLIP, PAIR, GROUP = MEDIA / "short_hamilton_clip.mp4", MEDIA / "two_people.jpg", MEDIA / "obama_and_biden.jpg"
 PORTRAITS = [MEDIA / n for n in ("biden.jpg", "obama.jpg", "lin-manuel-miranda.png")]
 USER, PASSWORD = "demo", "demo-password-for-pictures"
 WIDE, PHONE = {"width": 1280, "height": 800}, {"width": 375, "height": 812}
@@ -125,6 +127,20 @@ def live_picture(browser_page, site: Site, path: Path, phone: bool = False) -> N
     page.screenshot(path=str(path), full_page=not phone)
 
 
+def home_example(out: Path, width: int = 900) -> None:
+    """The home page's example: a public-domain photo read by the shipped model, drawn as uploads are."""
+    from emotion.ml import load_engine
+    from emotion.ml.annotate import draw_faces
+    from emotion.ml.media import read_image
+    import cv2  # noqa: I001 - after emotion.ml, which sets OpenCV's image limit
+
+    img = read_image(GROUP)
+    drawn = draw_faces(img, load_engine().analyze_image(img))
+    small = cv2.resize(drawn, (width, round(drawn.shape[0] * width / drawn.shape[1])), interpolation=cv2.INTER_AREA)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(out), small, [cv2.IMWRITE_JPEG_QUALITY, 85])
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", type=Path, default=ROOT / "docs" / "img", help="where the README's pictures go")
@@ -133,6 +149,7 @@ def main() -> None:
     from playwright.sync_api import sync_playwright
 
     args.out.mkdir(parents=True, exist_ok=True)
+    home_example(ROOT / "static" / "img" / "example.jpg")
     with tempfile.TemporaryDirectory(prefix="fer-pictures-") as tmp_name:
         tmp = Path(tmp_name)
         site = Site(tmp).start()

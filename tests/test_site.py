@@ -36,3 +36,25 @@ def test_the_site_has_an_icon(client):
     res = client.get("/favicon.ico")
     assert res.status_code == 301 and res["Location"].endswith("favicon.svg")
     assert 'rel="icon"' in client.get("/").content.decode()
+
+
+def test_numbers_never_show_a_negative_zero():
+    """A Cohen's kappa of -0.001 was written "-0.00"."""
+    from emotion.research.templatetags.research_stats import plain
+
+    assert plain(-0.001) == "0.00" and plain(-0.004, 2) == "0.00" and plain(-0.006) == "-0.01" and plain(None) == "–"
+
+
+@pytest.mark.django_db
+def test_the_header_links_every_part_and_the_api_docs_lead_back(client, django_user_model):
+    user = django_user_model.objects.create_user("nav", password="pw-for-tests-1")
+    client.force_login(user)
+    home = client.get("/").content.decode()
+    header = home[home.index('<header class="top">'):home.index("</header>")]
+    for address in ("/live/", "/analyses/", "/analyses/studies/", "/live/sessions/", "/api/docs/", "/account/data/"):
+        assert f'href="{address}"' in header, address
+    assert "Your data</a> ·" in header          # the phone's header read "Your data Sign out"
+    docs = client.get("/api/docs/").content.decode()
+    assert '<header class="top">' in docs and 'href="/"' in docs
+    # the home page shows an analysed example and says what grey means
+    assert 'src="/static/img/example.jpg"' in home and "Grey means" in home

@@ -8,10 +8,11 @@ and a line on a chart mean the same emotion by colour.
 EMOTIONS = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
 NUM_CLASSES = len(EMOTIONS)
 
-# "#rrggbb" per emotion, in EMOTIONS order.
+# "#rrggbb" per emotion, in EMOTIONS order. No emotion is grey: grey is what an unreliable reading is
+# drawn in (neutral was #7f7f7f, and a confident neutral face looked untrusted).
 EMOTION_COLOURS = {
     "angry": "#d62728", "disgust": "#8c564b", "fear": "#9467bd", "happy": "#f2b01e",
-    "sad": "#1f77b4", "surprise": "#17becf", "neutral": "#7f7f7f",
+    "sad": "#1f77b4", "surprise": "#17becf", "neutral": "#2ca02c",
 }
 # What an unreliable result (results.py, quality.py) is drawn in, whatever its emotion.
 UNRELIABLE_COLOUR = "#aaaaaa"

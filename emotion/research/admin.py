@@ -76,7 +76,22 @@ class StudyAdmin(admin.ModelAdmin):
             services.delete_study(obj)
 
 
+class TagsField(forms.CharField):
+    """Tags as the site's edit form writes them ("talk, pilot"), not as the JSON list they are stored as."""
+
+    def prepare_value(self, value):
+        return ", ".join(value) if isinstance(value, list) else value
+
+    def to_python(self, value):
+        try:
+            return services.clean_tags(super().to_python(value))
+        except services.Refused as exc:
+            raise forms.ValidationError(str(exc)) from None
+
+
 class AnalysisForm(forms.ModelForm):
+    tags = TagsField(required=False, help_text="comma-separated short labels")
+
     def _get_validation_exclusions(self):
         # One baseline per participant is kept by save_model, which unmarks the old one first; checked
         # here, the constraint would refuse the very change that moves it.

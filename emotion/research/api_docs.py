@@ -39,6 +39,8 @@ class ApiDocs(SpectacularSwaggerSplitView):
 
     url_name = "api-schema"
     permission_classes = [AllowAny]
+    template_name = "research/api_docs.html"
+    title = "FER API"
 
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)

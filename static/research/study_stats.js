@@ -17,7 +17,8 @@
   const cache = {};
 
   const name = (v, none) => (v === null ? none : v);
-  const fixed = (v, places) => (v === null || v === undefined ? "–" : v.toFixed(places));
+  // zero has no sign: -0.001 written "-0.00" reads as a finding
+  const fixed = (v, places) => (v === null || v === undefined ? "–" : (Math.abs(v) < 0.5 * 10 ** -places ? 0 : v).toFixed(places));
 
   function measure() {
     if (baselineBox.checked) return "corrected";

@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 import pytest
 
-from emotion.ml.annotate import blur_faces, draw_faces, text_px
+from emotion.ml.annotate import COLOURS, blur_faces, draw_faces, text_px
 from emotion.ml.driver import AnnotatedSink
 from emotion.ml.media import probe_video
 from emotion.ml.results import FaceResult
@@ -137,8 +137,8 @@ def test_labels_are_readable_at_the_frames_size():
         rows = np.flatnonzero(white.any(axis=1))
         assert dark.mean() > 0.5, "no dark backdrop behind the label"
         assert rows.size and rows[-1] - rows[0] + 1 >= 0.03 * height * 0.7, (height, rows)
-        # the grey of "neutral" is on the box and the swatch, not the text
-        assert (np.abs(drawn.astype(int) - [127, 127, 127]).sum(axis=2) < 10).sum() > 10 * th
+        # the colour of "neutral" is on the box and the swatch, not the text
+        assert (np.abs(drawn.astype(int) - COLOURS["neutral"]).sum(axis=2) < 10).sum() > 10 * th
 
 
 def test_blur_hides_the_face_and_leaves_the_rest_alone():

@@ -69,3 +69,16 @@ def test_rerunning_from_the_admin_takes_the_change_permission(client, analysed, 
     with django_capture_on_commit_callbacks() as enqueued:
         client.post("/admin/research/analysis/", {"action": "rerun_selected", "_selected_action": ids})
     assert enqueued == [] and set(Analysis.objects.values_list("status", flat=True)) == {"done"}
+
+
+def test_tags_are_edited_as_text_not_as_a_json_list(admin_client, analysed):
+    """The admin showed tags as raw JSON ("[]", '["pilot"]'); it now writes them as the site's form does."""
+    a = analysed[0]
+    Analysis.objects.filter(pk=a.pk).update(tags=["pilot", "day 1"])
+    page = admin_client.get(f"/admin/research/analysis/{a.pk}/change/").content.decode()
+    assert 'value="pilot, day 1"' in page and "[&quot;pilot" not in page
+    from emotion.research.admin import TagsField
+
+    field = TagsField(required=False)
+    assert field.clean(" talk,  Talk, second ") == ["talk", "second"]
+    assert field.prepare_value([]) == ""

@@ -49,4 +49,8 @@ def percent(value) -> str:
 
 @register.filter
 def plain(value, places=2) -> str:
-    return "–" if value is None else f"{value:.{places}f}"
+    if value is None:
+        return "–"
+    text = f"{value:.{places}f}"
+    # -0.001 rounds to "-0.00", which reads as a finding; zero has no sign
+    return text[1:] if text.startswith("-") and float(text) == 0 else text
