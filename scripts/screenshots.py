@@ -123,7 +123,7 @@ def live_picture(browser_page, site: Site, path: Path, phone: bool = False) -> N
     page.goto(f"{site.url}/live/")
     page.click("#live-start")
     expect(page.locator("#stat-results")).not_to_have_text("0", timeout=60_000)
-    page.wait_for_timeout(4000)   # a few seconds of chart, for the picture only (nothing is asserted)
+    page.wait_for_timeout(9000)   # some seconds of chart, for the picture only (nothing is asserted)
     page.screenshot(path=str(path), full_page=not phone)
 
 
