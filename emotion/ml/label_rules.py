@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .labelling import contradiction, hysteresis_labels, timed_labels
+from .labelling import contradiction, hysteresis_labels
 from .video_benchmark import labels_row
 
 # The margin shipped before this measurement, and the rule the flicker gain is counted from.
@@ -38,7 +38,7 @@ F1_TOLERANCE = 0.005
 
 
 def rule_grid() -> dict:
-    """name -> (margin, steps, decay); steps 0 is the plain margin rule (``hysteresis_labels``)."""
+    """name -> (margin, steps, decay) of ``hysteresis_labels``; steps 0 is the margin alone."""
     rules = {f"margin {m:g}": (m, 0, False) for m in (0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3)}
     for m in (0.15, 0.3):
         for k in (5, 10, 20, 30):
@@ -48,14 +48,10 @@ def rule_grid() -> dict:
     return rules
 
 
-def shown_labels(probs: np.ndarray, rule: tuple) -> np.ndarray:
-    margin, steps, decay = rule
-    return hysteresis_labels(probs, margin) if steps == 0 else timed_labels(probs, margin, steps, decay)
-
-
 def rule_row(probs: list, ys: list, rule: tuple) -> dict:
     """Scores of one rule over groups of clips: ``probs`` (n, T, C) and ``ys`` (n, T) per group."""
-    preds = [shown_labels(p, rule) for p in probs]
+    margin, steps, decay = rule
+    preds = [hysteresis_labels(p, margin, steps, decay) for p in probs]
     row = labels_row(preds, ys)
     flat_p = np.concatenate([p.reshape(-1, p.shape[-1]) for p in probs])
     row.update(contradiction(flat_p, np.concatenate([s.ravel() for s in preds])))
@@ -92,13 +88,27 @@ def public_probs(checkpoint: Path, data: str) -> tuple:
     return clips.lstm_probs(model), clips.ys, clips.describe()
 
 
+def machine() -> str:
+    """The CPU (its model name, cores, and whether the CNN ran in bf16), for the result file."""
+    from .train_common import engine_bf16
+
+    try:
+        names = [ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines()
+                 if ln.startswith("model name")]
+    except OSError:
+        names = []
+    cpu = names[0] if names else platform.processor() or platform.machine()
+    return (f"{cpu}, {torch.get_num_threads()} threads, bf16 {'on' if engine_bf16() else 'off (no AVX-512 BF16)'}, "
+            f"torch {torch.__version__}")
+
+
 def measure(checkpoint: Path, data: str) -> dict:
     start = time.time()
     probs, ys, clips = public_probs(checkpoint, data)
     rows = tradeoff(probs, ys)
     chosen = choose(rows)
     return {"split": "PublicTest (video-like clips; PrivateTest never read)", "clips": clips,
-            "checkpoint": str(checkpoint), "machine": f"{platform.machine()} CPU, torch {torch.__version__}",
+            "checkpoint": str(checkpoint), "machine": machine(),
             "seconds": round(time.time() - start, 1),
             "criterion": f"least contradiction rate among rules whose macro F1 is within {F1_TOLERANCE} of the best "
                          f"and that keep at least {KEEP_FLICKER_GAIN:.0%} of the flicker reduction of "
