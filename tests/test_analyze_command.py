@@ -49,9 +49,11 @@ def test_clip_as_csv_with_annotated_video(tmp_path):
     assert res.returncode == 0, res.stderr
     assert "275/275" in res.stderr                                    # the progress bar reached the end
     rows = list(csv.DictReader(io.StringIO(out.read_text())))
-    assert list(rows[0]) == ["frame", "time", "face_id", "x", "y", "w", "h", *EMOTIONS, "dominant", "source",
+    assert list(rows[0]) == ["frame", "time", "face_id", "x", "y", "w", "h", *EMOTIONS, "dominant", "top", "source",
                              "face_size", "sharpness", "brightness", "noise", "confidence", "reliable", "model_version"]
     assert {r["source"] for r in rows} == {"detected", "tracked"}
+    # the shown label beside the argmax of the probabilities written in the same row
+    assert all(r["top"] == max(EMOTIONS, key=lambda e: float(r[e])) for r in rows)
     assert {r["reliable"] for r in rows} == {"True", "False"}
     assert len({r["frame"] for r in rows}) > 150
     cap = cv2.VideoCapture(str(video))

@@ -12,9 +12,10 @@ Replies from the server
      "per_address": {...}}}   on connect (server: which web host answers, FER_SERVER_NAME)
     {"type": "result", "seq": n, "faces": [face, ...], "server_ms": ms}
         ``server_ms`` runs from the frame's arrival to the reply. Each face is FaceResult.to_dict()
-        (emotion/ml/results.py): {"id", "box": [x, y, w, h], "probs": {emotion: p}, "dominant",
+        (emotion/ml/results.py): {"id", "box": [x, y, w, h], "probs": {emotion: p}, "dominant", "top",
         "source": "detected" | "tracked", "face_size": px, "sharpness", "brightness", "noise",
-        "confidence", "reliable": bool}. ``dominant`` is the label shown (held through near ties); ``reliable`` is
+        "confidence", "reliable": bool}. ``dominant`` is the label shown (held through near ties,
+        labelling.py), ``top`` the most probable emotion of ``probs``; ``reliable`` is
         the rule of emotion/ml/quality.py. An unreliable face is still sent: the page draws it grey.
     {"type": "started", "session": id | null, "store": bool, "link": path}
         ``link`` (a stored session only, absent otherwise) is the session's private link,

@@ -2,7 +2,8 @@
 
 Per point: ``t`` (seconds from the start), the 7 smoothed probabilities of the followed face, the
 label shown (``dominant``; sessions stored before the label was kept get the most probable emotion),
-``valence`` = happy minus the strongest of angry, disgust, fear and sad, ``reliable`` and ``face``. A
+the most probable emotion of those probabilities (``top``: the shown label is held with hysteresis, so
+the two can differ), ``valence`` = happy minus the strongest of angry, disgust, fear and sad, ``reliable`` and ``face``. A
 point without a face (where the faces were lost) has face 0 and its other columns empty: the gap is
 kept, as on the chart. A session holds at most FER_LIVE_TIMELINE_POINTS points, so both are built in
 memory.
@@ -19,11 +20,12 @@ from django.utils.text import slugify
 
 from emotion.ml import EMOTIONS
 from emotion.ml.export import safe_row
+from emotion.ml.results import top_emotion
 
 from .models import LiveSession
 
 NEGATIVE = ("angry", "disgust", "fear", "sad")
-COLUMNS = ("t", *EMOTIONS, "dominant", "valence", "confidence", "reliable", "face")
+COLUMNS = ("t", *EMOTIONS, "dominant", "top", "valence", "confidence", "reliable", "face")
 
 
 def valence(probs: dict) -> float:
@@ -34,11 +36,12 @@ def points(session: LiveSession) -> Iterator[dict]:
     for point in session.timeline or ():
         p = point.get("p")
         if p is None:
-            yield {"t": point["t"], **{e: None for e in EMOTIONS}, "dominant": None, "valence": None,
+            yield {"t": point["t"], **{e: None for e in EMOTIONS}, "dominant": None, "top": None, "valence": None,
                    "confidence": None, "reliable": None, "face": 0}
             continue
         probs = dict(zip(EMOTIONS, p))
-        yield {"t": point["t"], **probs, "dominant": point.get("d") or max(probs, key=probs.get),
+        top = top_emotion(probs)
+        yield {"t": point["t"], **probs, "dominant": point.get("d") or top, "top": top,
                "valence": valence(probs), "confidence": point.get("c"), "reliable": point.get("r", 1) != 0, "face": 1}
 
 

@@ -28,7 +28,7 @@ import torch
 
 from .checkpoint import biases_for_stills_only, load_checkpoint
 from .faces import DetectorConfig, FaceDetector, crop_faces, to_gray
-from .labelling import stable_label
+from .labelling import NOMINAL_FPS, ShownLabel
 from .labels import EMOTIONS
 from .media import MediaError, VideoInfo, iter_frames, probe_video
 from .model import fuse_batchnorm
@@ -52,8 +52,8 @@ SCAN_SECONDS = 0.66
 # The periodic scan's pyramid step: the detector's own default. A coarser step (1.2) halves the
 # scan's cost but finds a face on a quarter fewer frames of the shared clip.
 SCAN_SCALE_FACTOR = 1.1
-# Without timestamps (a stream fed frames only), frames are taken to be this far apart.
-NOMINAL_FPS = 30.0
+# Without timestamps (a stream fed frames only), frames are taken NOMINAL_FPS apart (labelling.py,
+# where the shown label's time rule counts steps of it, and where pages read it without the engine).
 # The LSTM learnt time at NOMINAL_FPS: a face seen again after a longer gap (frame step 3, a live page
 # sending 10 frames/s) goes through the LSTM once per nominal frame of the gap, with the frame it has,
 # so its readings move at the same speed in seconds whatever the frame rate; gaps count at most this
@@ -286,7 +286,7 @@ class EmotionStream:
         self.tracker = FaceTracker(hold_seconds)
         self.cuts = CutDetector()
         self.states: Dict[int, tuple] = {}
-        self.labels: Dict[int, int] = {}
+        self.labels: Dict[int, ShownLabel] = {}     # each face's shown label and its challenger
         self.seen_at: Dict[int, tuple] = {}     # each face's last (time, features, logits), for its LSTM steps
         self.frames = 0
         self.cut_frames: List[int] = []
@@ -355,12 +355,13 @@ class EmotionStream:
         out = []
         for i, (tid, box, source, crop, p) in enumerate(zip(loc.ids, loc.boxes, loc.sources, loc.crops, probs)):
             self.states[tid] = (h[:, i:i + 1], c[:, i:i + 1])
-            label = self.labels.get(tid)
-            for stepped, step_probs in steps:   # the shown label follows every step, as at 30 frames/s
+            label = self.labels.get(tid, ShownLabel())
+            # the shown label follows every step, as at 30 frames/s: its time rule counts steps
+            for stepped, step_probs in steps:
                 if stepped[i]:
-                    label = stable_label(step_probs[i], label)
+                    label = label.after(step_probs[i])
             self.labels[tid] = label
-            out.append(_result(tid, box, p, label, source, crop, self.engine.temperature, loc.frame, loc.time))
+            out.append(_result(tid, box, p, label.label, source, crop, self.engine.temperature, loc.frame, loc.time))
         return out
 
     def classify_batch(self, items: List[tuple]) -> Iterator[Tuple[np.ndarray, Located, List[FaceResult]]]:

@@ -37,12 +37,12 @@ def rows_to_csv(rows: Iterable[dict]) -> str:
 
 
 def rows_to_table(rows: List[dict]) -> str:
-    head = (f"{'frame':>6} {'time':>8} {'face':>4} {'box':>20}  {'dominant':9} "
+    head = (f"{'frame':>6} {'time':>8} {'face':>4} {'box':>20}  {'dominant':9} {'top':9} "
             + " ".join(f"{e[:5]:>5}" for e in EMOTIONS) + "  source    reliable")
     lines = [head]
     for r in rows:
         box = f"{r['x']},{r['y']},{r['w']},{r['h']}"
         probs = " ".join(f"{r[e]:5.2f}" for e in EMOTIONS)
-        lines.append(f"{r['frame']:>6} {r['time']:>8.3f} {r['face_id']:>4} {box:>20}  {r['dominant']:9} {probs}"
+        lines.append(f"{r['frame']:>6} {r['time']:>8.3f} {r['face_id']:>4} {box:>20}  {r['dominant']:9} {r['top']:9} {probs}"
                      f"  {r['source']:9} {'yes' if r['reliable'] else 'no'}")
     return "\n".join(lines)

@@ -25,9 +25,25 @@ DETECTED, TRACKED = "detected", "tracked"
 SOURCES = (DETECTED, TRACKED)
 
 QUALITY_FIELDS = ("source", "face_size", "sharpness", "brightness", "noise", "confidence", "reliable")
-# The flat row: CSV columns, JSON results, API rows and stored results, in this order.
-COLUMNS = ("frame", "time", "face_id", "x", "y", "w", "h", *EMOTIONS, "dominant", *QUALITY_FIELDS,
+# The flat row: CSV columns, JSON results, API rows and stored results, in this order. ``dominant`` is
+# the label shown (held with hysteresis, labelling.py); ``top`` the most probable emotion of the
+# probabilities in the same row, so a reader sees where the two differ without redoing the argmax.
+COLUMNS = ("frame", "time", "face_id", "x", "y", "w", "h", *EMOTIONS, "dominant", "top", *QUALITY_FIELDS,
            "model_version")
+# ``top`` follows from the row's probabilities, so it is not stored: exports add it as they read rows.
+DERIVED = ("top",)
+STORED_COLUMNS = tuple(c for c in COLUMNS if c not in DERIVED)
+
+
+def top_emotion(row: Mapping) -> str:
+    """The most probable emotion of a flat row, from its (rounded) probabilities: the first in EMOTIONS
+    order on a tie, as numpy's argmax."""
+    return max(EMOTIONS, key=lambda e: row[e])
+
+
+def with_top(row: dict) -> dict:
+    """A flat row read back from storage (STORED_COLUMNS) with ``top`` in its place after ``dominant``."""
+    return {c: top_emotion(row) if c == "top" else row[c] for c in COLUMNS}
 
 
 @dataclass
@@ -36,7 +52,8 @@ class FaceResult:
     box: Box                   # (x, y, w, h) in the frame's pixels
     probs: np.ndarray          # (7,) in EMOTIONS order
     # The label shown: the most probable emotion, except that a tracked face keeps its label until
-    # another emotion leads it by more than a margin (labelling.py), so a near tie does not flicker.
+    # another emotion leads it by more than a margin or for long enough (labelling.py), so a near tie
+    # does not flicker; ``top`` in the flat row is the plain argmax beside it.
     label: int = -1            # index into EMOTIONS; -1 means "the most probable"
     source: str = DETECTED
     face_size: int = 0         # side of the box in pixels (sqrt(w h))
@@ -59,16 +76,18 @@ class FaceResult:
 
     def to_dict(self) -> dict:
         """The nested form of one face (the live reply's faces)."""
-        return {"id": self.face_id, "box": [int(v) for v in self.box],
-                "probs": {e: round(float(p), 5) for e, p in zip(EMOTIONS, self.probs)},
-                "dominant": self.dominant, **self.quality()}
+        probs = {e: round(float(p), 5) for e, p in zip(EMOTIONS, self.probs)}
+        return {"id": self.face_id, "box": [int(v) for v in self.box], "probs": probs,
+                "dominant": self.dominant, "top": top_emotion(probs), **self.quality()}
 
     def row(self, model_version: str) -> dict:
-        """The flat form, with the keys of COLUMNS in their order."""
+        """The flat form, with the keys of COLUMNS in their order; ``top`` is the argmax of the rounded
+        probabilities written, as an export of the stored row computes it."""
         x, y, w, h = (int(v) for v in self.box)
+        probs = {e: round(float(p), 5) for e, p in zip(EMOTIONS, self.probs)}
         return {"frame": self.frame, "time": round(self.time, 4), "face_id": self.face_id, "x": x, "y": y, "w": w,
-                "h": h, **{e: round(float(p), 5) for e, p in zip(EMOTIONS, self.probs)},
-                "dominant": self.dominant, **self.quality(), "model_version": model_version}
+                "h": h, **probs, "dominant": self.dominant, "top": top_emotion(probs), **self.quality(),
+                "model_version": model_version}
 
     @classmethod
     def from_row(cls, row: Mapping) -> "FaceResult":

@@ -22,7 +22,7 @@ from dataclasses import asdict
 import numpy as np
 import torch
 
-from .labelling import LABEL_MARGIN, hysteresis_labels
+from .labelling import LABEL_MARGIN, LABEL_STEPS, hysteresis_labels
 from .metrics import classification_report
 from .sequences import VideoSpec, video_timelines
 
@@ -108,12 +108,12 @@ def labels_row(preds: list, ys: list) -> dict:
     return row
 
 
-def method_row(probs: list, ys: list, margin: float = LABEL_MARGIN) -> dict:
+def method_row(probs: list, ys: list, margin: float = LABEL_MARGIN, steps: int = LABEL_STEPS) -> dict:
     """The scores of a method's (n, T, C) probabilities per group, through the shown-label rule."""
-    return labels_row([hysteresis_labels(p, margin) for p in probs], ys)
+    return labels_row([hysteresis_labels(p, margin, steps) for p in probs], ys)
 
 
-def drift(run, inputs: list, ys: list, preds: list, margin: float = LABEL_MARGIN) -> dict:
+def drift(run, inputs: list, ys: list, preds: list, margin: float = LABEL_MARGIN, steps: int = LABEL_STEPS) -> dict:
     """Frames 500-1000 of the clips that have them, scored in the long run (``preds``) and with each
     block of 100 frames run as a fresh stream (``run(feats, logits) -> (n, T, C) probabilities``
     restarts for every block): the fresh streams' accuracy, and the mean per-clip difference
@@ -126,7 +126,7 @@ def drift(run, inputs: list, ys: list, preds: list, margin: float = LABEL_MARGIN
         blocks = (b - a) // FRESH_BLOCK
         fb = f[:, a:b].reshape(-1, FRESH_BLOCK, f.shape[-1])       # (n * blocks, 100, F), clip-major
         lb = lo[:, a:b].reshape(-1, FRESH_BLOCK, lo.shape[-1])
-        fresh = hysteresis_labels(run(fb, lb), margin).reshape(len(y), blocks * FRESH_BLOCK) == y[:, a:b]
+        fresh = hysteresis_labels(run(fb, lb), margin, steps).reshape(len(y), blocks * FRESH_BLOCK) == y[:, a:b]
         fresh_hits.append(fresh.ravel())
         diffs.append((p[:, a:b] == y[:, a:b]).mean(1) - fresh.mean(1))
     if not diffs:
@@ -137,18 +137,18 @@ def drift(run, inputs: list, ys: list, preds: list, margin: float = LABEL_MARGIN
             "late_minus_fresh_se": float(d.std(ddof=1) / np.sqrt(len(d))) if len(d) > 1 else None}
 
 
-def run_row(run, inputs: list, ys: list, margin: float = LABEL_MARGIN) -> dict:
+def run_row(run, inputs: list, ys: list, margin: float = LABEL_MARGIN, steps: int = LABEL_STEPS) -> dict:
     """``method_row`` of a method given as ``run(feats, logits) -> probabilities``, with the paired
     drift check: frames 500-1000 scored in the long run and as fresh 100-frame streams."""
-    preds = [hysteresis_labels(run(f, lo), margin) for f, lo in inputs]
+    preds = [hysteresis_labels(run(f, lo), margin, steps) for f, lo in inputs]
     row = labels_row(preds, ys)
-    row.update(drift(run, inputs, ys, preds, margin))
+    row.update(drift(run, inputs, ys, preds, margin, steps))
     return row
 
 
-def choose_ema_alpha(cnn_probs: list, ys: list, margin: float = LABEL_MARGIN) -> tuple:
+def choose_ema_alpha(cnn_probs: list, ys: list, margin: float = LABEL_MARGIN, steps: int = LABEL_STEPS) -> tuple:
     """The smoothing factor with the best macro F1 (shown labels) on the clips given (PublicTest)."""
-    rows = {a: method_row([ema_probs(p, a) for p in cnn_probs], ys, margin) for a in EMA_GRID}
+    rows = {a: method_row([ema_probs(p, a) for p in cnn_probs], ys, margin, steps) for a in EMA_GRID}
     best = max(rows, key=lambda a: rows[a]["macro_f1"])
     return best, rows
 

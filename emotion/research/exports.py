@@ -12,7 +12,7 @@ from django.utils.text import slugify
 
 from emotion.ml import EMOTIONS
 from emotion.ml.export import safe_row
-from emotion.ml.results import COLUMNS
+from emotion.ml.results import COLUMNS, STORED_COLUMNS, with_top
 
 from .models import Analysis, FrameResult
 from .streaming import stream
@@ -21,10 +21,11 @@ CHUNK = 2000
 
 
 def result_rows(analysis: Analysis) -> Iterator[dict]:
-    fields = list(COLUMNS)
+    """The analysis' rows (results.COLUMNS): the stored fields, and ``top`` from their probabilities."""
+    fields = list(STORED_COLUMNS)
     qs = FrameResult.objects.filter(analysis=analysis).order_by("frame", "face_id").values_list(*fields)
     for values in qs.iterator(chunk_size=CHUNK):
-        yield dict(zip(fields, values))
+        yield with_top(dict(zip(fields, values)))
 
 
 def _csv_lines(rows: Iterable[dict], extra: dict = None) -> Iterator[str]:

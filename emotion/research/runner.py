@@ -29,6 +29,7 @@ from emotion.ml import MediaError
 from emotion.ml.driver import AnnotatedSink, RowSink, run_media
 from emotion.ml.frame_pack import FramePackSink
 from emotion.ml.media import VideoInfo, check_pixels
+from emotion.ml.results import STORED_COLUMNS
 from emotion.runtime import get_engine
 
 from . import progress
@@ -203,7 +204,9 @@ def _save_results(analysis: Analysis, rows: List[dict], stored: dict, frames_ste
         if current is None:
             raise Superseded("deleted or re-run before its results were saved")
         FrameResult.objects.filter(analysis=current).delete()
-        FrameResult.objects.bulk_create((FrameResult(analysis=current, **r) for r in rows), batch_size=BULK_BATCH)
+        # derived columns (``top``) are not stored: exports compute them from the stored probabilities
+        FrameResult.objects.bulk_create((FrameResult(analysis=current, **{c: r[c] for c in STORED_COLUMNS})
+                                         for r in rows), batch_size=BULK_BATCH)
         old = {field: getattr(current, field).name for field in stored}
         summary = summarise(rows, frames)
         current.summary, current.result_count, current.face_count = summary, len(rows), summary["faces"]

@@ -29,7 +29,7 @@ from .valence import valence
 
 ANALYSIS_COLUMNS = ("study", "participant", "condition", "analysis", "title", "is_baseline")
 RESULT_COLUMNS = (*ANALYSIS_COLUMNS, "frame", "time", "face_id", "x", "y", "w", "h", *EMOTIONS, "dominant",
-                  "valence", *QUALITY_FIELDS, "model_version")
+                  "top", "valence", *QUALITY_FIELDS, "model_version")
 SUMMARY_COLUMNS = ("study", "participant", "condition", "analyses", "frames", "frames_left_out",
                    *(f"mean_{e}" for e in EMOTIONS), *(f"share_{e}" for e in EMOTIONS), "valence",
                    "baseline_analysis", *(f"corrected_mean_{e}" for e in EMOTIONS), "corrected_valence")

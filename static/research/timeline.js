@@ -247,7 +247,8 @@
       const img = document.getElementById("frame-image");
       const title = document.getElementById("frame-title");
       let text = `Frame ${frame} · ${(frame / fps).toFixed(2)} s · `;
-      if (r) text += `face #${r.face_id}: ${r.dominant}` + (ok(r) ? "" : ` ? (unreliable: ${measures(r)})`);
+      if (r) text += `face #${r.face_id}: ${r.dominant}` + (r.top && r.top !== r.dominant ? ` (held; most probable: ${r.top})` : "")
+        + (ok(r) ? "" : ` ? (unreliable: ${measures(r)})`);
       else text += `face #${select.value} not in this frame` + (here.length ? ` (here: ${here.map((x) => `#${x.face_id}`).join(", ")})` : "");
       title.textContent = text;
       title.classList.toggle("unreliable", Boolean(r) && !ok(r));

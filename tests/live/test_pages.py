@@ -1,5 +1,6 @@
 """The live page, a visitor's own sessions and the admin, through Django's test client."""
 
+import html as html_text
 import json
 import re
 
@@ -11,6 +12,7 @@ from emotion.ml import EMOTIONS
 from emotion.ml.annotate import COLOURS
 from emotion.ml.labels import EMOTION_COLOURS, UNRELIABLE_COLOUR
 from emotion.ml.quality import RULE
+from fersite.context_processors import LABEL_RULE
 
 pytestmark = pytest.mark.django_db
 
@@ -49,7 +51,7 @@ def test_every_page_gives_its_scripts_the_emotions_from_the_server(client, url):
     fer = fer_emotions(html)
     series = fer.pop("series")
     assert fer == {"emotions": list(EMOTIONS), "colours": EMOTION_COLOURS, "unreliable": UNRELIABLE_COLOUR,
-                   "rule": RULE}
+                   "rule": RULE, "label_rule": LABEL_RULE}
     assert len(set(series)) == len(series) >= 6 and not set(series) & set(EMOTION_COLOURS.values())
     # read before any page script runs, and no script keeps a list of its own
     assert html.index('id="fer-emotions"') < html.index("/static/live/colors.js")
@@ -113,3 +115,18 @@ def test_the_admin_lists_filters_and_charts_sessions(admin_client, django_user_m
     assert fer_emotions(page)["unreliable"] == UNRELIABLE_COLOUR and "/static/live/colors.js" in page
     assert "3 (1 unreliable, drawn grey)" in page and RULE in page
     assert admin_client.get("/admin/live/livesession/add/").status_code == 403
+
+
+def test_the_live_and_session_pages_say_why_a_label_can_differ_from_the_longest_bar(client, django_user_model):
+    """The live page draws each face's label over the video; the session page shares time by label:
+    both say, with the engine's own margin, why the label can be held against a longer bar."""
+    from emotion.ml.labelling import LABEL_MARGIN
+
+    me = django_user_model.objects.create_user("me", password="pw-for-tests-1")
+    client.force_login(me)
+    s = session_for(me)
+    for url in ("/live/", f"/live/sessions/{s.pk}/"):
+        html = client.get(url).content.decode()
+        found = re.search(r'<p class="muted label-rule" id="label-rule">([^<]*)</p>', html)
+        assert found, f"{url} does not explain the shown label"
+        assert html_text.unescape(found.group(1)) == LABEL_RULE and f"more than {LABEL_MARGIN:g} above it" in LABEL_RULE

@@ -125,7 +125,8 @@ def test_exports_parse_and_keep_the_gap(client, django_user_model):
     assert client.get(f"/live/sessions/{s.pk}/session.csv").status_code == 302         # sign in first
     client.force_login(me)
     rows = list(csv.DictReader(io.StringIO(client.get(f"/live/sessions/{s.pk}/session.csv").content.decode())))
-    assert list(rows[0]) == ["t", *EMOTIONS, "dominant", "valence", "confidence", "reliable", "face"]
+    assert list(rows[0]) == ["t", *EMOTIONS, "dominant", "top", "valence", "confidence", "reliable", "face"]
+    assert [r["top"] for r in rows] == ["happy", "happy", "", "neutral"]
     assert [r["t"] for r in rows] == ["0.0", "0.5", "0.7", "3.0"]
     assert rows[0]["happy"] == "0.6" and rows[0]["dominant"] == "happy" and rows[0]["reliable"] == "1"
     assert float(rows[0]["valence"]) == pytest.approx(0.6 - 0.2)          # happy - max(angry, disgust, fear, sad)
@@ -141,6 +142,20 @@ def test_exports_parse_and_keep_the_gap(client, django_user_model):
     other = django_user_model.objects.create_user("other", password="pw-for-tests-1")
     theirs = stored(user=other)
     assert client.get(f"/live/sessions/{theirs.pk}/session.json").status_code == 404
+
+
+@pytest.mark.django_db
+def test_exports_give_a_held_label_beside_the_most_probable(client, django_user_model):
+    me = django_user_model.objects.create_user("me", password="pw-for-tests-1")
+    s = stored(user=me)
+    s.timeline[1]["d"] = "angry"            # held with hysteresis: happy (0.5) leads angry (0.3) by 0.2
+    s.save()
+    client.force_login(me)
+    rows = list(csv.DictReader(io.StringIO(client.get(f"/live/sessions/{s.pk}/session.csv").content.decode())))
+    assert (rows[1]["dominant"], rows[1]["top"]) == ("angry", "happy")
+    timeline = json.loads(client.get(f"/live/sessions/{s.pk}/session.json").content)["timeline"]
+    assert [(p["dominant"], p["top"]) for p in timeline] == [("happy", "happy"), ("angry", "happy"), (None, None),
+                                                               ("neutral", "neutral")]
 
 
 @pytest.mark.django_db

@@ -64,9 +64,12 @@ def test_video_records_and_progress(engine):
     frames = {r.frame for r in records}
     assert len(frames) > 150                       # the speaker's face is visible most of the clip
     first = records[0].to_dict()
-    assert {"id", "box", "probs", "dominant", "source", "face_size", "sharpness", "brightness", "noise", "confidence",
-            "reliable"} == set(first)
+    assert {"id", "box", "probs", "dominant", "top", "source", "face_size", "sharpness", "brightness", "noise",
+            "confidence", "reliable"} == set(first)
     assert list(records[0].row("v")) == list(COLUMNS)
+    # ``top`` is the argmax beside the held label, in the live reply and the flat row alike
+    for r in records:
+        assert r.to_dict()["top"] == r.row("v")["top"] == EMOTIONS[int(np.argmax(r.probs))]
     assert abs(records[-1].time - records[-1].frame / 29.97) < 1e-3
     # one face stays one track through the long close-up shot (frames 90..250)
     ids = {r.face_id for r in records if 100 <= r.frame < 160}

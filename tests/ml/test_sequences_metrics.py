@@ -194,6 +194,6 @@ def test_shown_label_holds_through_a_near_tie_and_follows_a_clear_change():
     probs[0, :, 3], probs[0, :, 6] = 0.45, 0.40
     probs[0, 1:40:2, 3], probs[0, 1:40:2, 6] = 0.40, 0.45          # a near tie whose argmax flips every frame
     probs[0, 40:, 3], probs[0, 40:, 6] = 0.1, 0.8                   # then a clear change
-    shown = hysteresis_labels(probs, 0.3)[0]
+    shown = hysteresis_labels(probs)[0]                            # the shipped rule
     assert (probs[0].argmax(-1)[:40] != probs[0].argmax(-1)[1:41]).sum() >= 30
     assert (shown[:40] == 3).all() and (shown[40:] == 6).all()

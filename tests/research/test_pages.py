@@ -152,3 +152,25 @@ def test_the_timeline_opens_on_the_main_face(signed_in, researcher):
     options = re.findall(r'<option value="(\d+)">([^<]*)</option>', page)
     assert [v for v, _ in options] == ["3", "2", "1"]
     assert "in 60% of the video · 12 frames (10 reliable)" in options[0][1]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("kind", ["video", "image"])
+def test_the_analysis_page_says_why_a_label_can_differ_from_the_longest_bar(signed_in, researcher, kind):
+    """The timeline, the frame viewer (video) and the result table (image) draw labels: the page says
+    once, with the engine's own margin and time, why a label can be held against a longer bar."""
+    from emotion.ml.labelling import LABEL_MARGIN, LABEL_STEPS, NOMINAL_FPS
+    from emotion.research.models import FrameResult
+    from emotion.research.summary import summarise
+    from tests.research.study_data import add_result, make_analysis
+
+    a = make_analysis(researcher, frame_count=2)
+    add_result(a, 0, {"happy": .9, "fear": .1})
+    add_result(a, 1, {"fear": .37, "happy": .523, "neutral": .107}, dominant="fear")    # held
+    rows = FrameResult.objects.filter(analysis=a).values()
+    Analysis.objects.filter(pk=a.pk).update(kind=kind, summary=summarise(rows, 2))
+    page = signed_in.get(f"/analyses/{a.pk}/").content.decode()
+    rule = re.search(r'<p class="muted label-rule" id="label-rule">([^<]*)</p>', page)
+    assert rule, "the analysis page does not explain the shown label"
+    assert f"more than {LABEL_MARGIN:g} above it" in rule.group(1)
+    assert f"{LABEL_STEPS / NOMINAL_FPS:.2g} s in a row" in rule.group(1) and "top" in rule.group(1)

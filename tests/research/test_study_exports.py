@@ -11,7 +11,7 @@ from rest_framework.authtoken.models import Token
 from emotion.ml import EMOTIONS
 from emotion.research.study_exports import RESULT_COLUMNS, SUMMARY_COLUMNS
 from tests.research.conftest import api_for
-from tests.research.study_data import build_study
+from tests.research.study_data import add_result, build_study
 
 
 def body(res) -> bytes:
@@ -111,3 +111,24 @@ def test_csv_cells_that_a_spreadsheet_would_run_are_made_inert_and_json_keeps_th
     assert evil not in single.replace("'" + evil, "")
     raw = body(owner.get(f"/api/studies/{pk}/results.json")).decode()
     assert json.dumps(evil) in raw and json.dumps("@SUM(1)") in raw       # JSON keeps the raw values
+
+
+@pytest.mark.django_db
+def test_exports_give_the_most_probable_emotion_beside_the_shown_label():
+    """A label held with hysteresis (issue 19: "fear 37%" beside a longer happy bar): every export of
+    the analysis and of its study carries ``top``, the argmax of the stored probabilities, next to it."""
+    data = build_study()
+    add_result(data["p1a"], 3, {"fear": .37, "happy": .523, "neutral": .107}, dominant="fear")
+    client, pk = api_for(data["owner"]), data["p1a"].pk
+    analysis_csv = pd.read_csv(io.StringIO(b"".join(client.get(f"/api/analyses/{pk}/results.csv").streaming_content)
+                                           .decode()))
+    analysis_json = json.loads(b"".join(client.get(f"/api/analyses/{pk}/results.json").streaming_content))
+    study_csv = pd.read_csv(io.BytesIO(body(client.get(f"/api/studies/{data['study'].pk}/results.csv"))))
+    study_json = json.loads(body(client.get(f"/api/studies/{data['study'].pk}/results.json")))
+    for df in (analysis_csv, pd.DataFrame(analysis_json["results"]), study_csv, pd.DataFrame(study_json["results"])):
+        cols = list(df.columns)
+        assert cols.index("top") == cols.index("dominant") + 1
+        assert (df.top == df[list(EMOTIONS)].idxmax(axis=1)).all()
+        held = df[df.frame == 3].iloc[0]
+        assert (held.dominant, held.top) == ("fear", "happy")
+        assert (df.dominant != df.top).sum() == 1            # elsewhere the shown label is the argmax
