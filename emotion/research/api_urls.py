@@ -20,6 +20,9 @@ urlpatterns = [
     re_path(r"^studies/(?P<pk>[0-9]+)/results\.json/?$", api_stats.StudyResultsJSON.as_view(),
             name="study-results-json"),
     re_path(r"^studies/(?P<pk>[0-9]+)/summary\.csv/?$", api_stats.StudySummaryCSV.as_view(), name="study-summary-csv"),
+    re_path(r"^studies/(?P<pk>[0-9]+)/statistics/?$", api_stats.StudyInferenceView.as_view(), name="study-statistics"),
+    re_path(r"^studies/(?P<pk>[0-9]+)/participant-means\.csv/?$", api_stats.StudyTidyCSV.as_view(),
+            name="study-participant-means-csv"),
     # participant variables, their values and their CSV (api_variables.py)
     re_path(r"^studies/(?P<pk>[0-9]+)/variables/?$", api_variables.StudyVariables.as_view(), name="study-variables"),
     re_path(r"^studies/(?P<pk>[0-9]+)/variables/(?P<name>[A-Za-z][A-Za-z0-9_]*)/?$",

@@ -127,3 +127,21 @@ def test_who_may_read_and_change_variables(design):
     assert values(study)["P1", "age"] == "21"                     # nothing they sent was stored
     assert [change(editor).status_code for change in changes] == [200, 200, 201, 204]
 
+
+def test_the_schema_and_the_docs_page_document_variables_and_statistics(design):
+    client = design["client"]
+    schema = client.get("/api/schema/?format=json").json()
+    paths = schema["paths"]
+    for path, methods in (("/api/studies/{id}/variables/", {"get", "post"}), ("/api/studies/{id}/variables/{name}/",
+                          {"delete"}), ("/api/studies/{id}/variables.csv", {"get", "post"}),
+                          ("/api/studies/{id}/participant-values/", {"get", "post"}),
+                          ("/api/studies/{id}/statistics/", {"get"}), ("/api/studies/{id}/participant-means.csv", {"get"})):
+        assert methods <= set(paths.get(path, {})), path
+    params = {p["name"] for p in paths["/api/studies/{id}/statistics/"]["get"]["parameters"]}
+    assert {"baseline", "split", "filter"} <= params
+    components = schema["components"]["schemas"]
+    assert {"ci_low", "ci_high", "n"} <= set(components["GroupMean"]["properties"])
+    assert {"test", "statistic", "df", "p", "effect_size", "effect_ci_low", "label"} <= set(components["Comparison"]["properties"])
+    assert "created" in components["VariablesImported"]["properties"]
+    docs = client.get("/api/docs/")                  # Swagger UI, drawn from that schema
+    assert docs.status_code == 200 and b"swagger-ui" in docs.content
