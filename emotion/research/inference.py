@@ -20,6 +20,7 @@ p-values are two-sided and are not corrected for the number of tests a page show
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Optional, Sequence
 
 from scipy import optimize, stats
@@ -110,7 +111,11 @@ def welch(x: Sequence[float], y: Sequence[float]) -> dict:
     s1, s2 = _sd(x), _sd(y)
     if _flat(x) and _flat(y):
         return _refused("Welch t", "every value is the same within each side: no spread to test against", [n1, n2])
-    result = stats.ttest_ind(x, y, equal_var=False)
+    with warnings.catch_warnings():
+        # one side without spread (every participant at share 1, say) is fine for Welch: its variance term
+        # is 0. SciPy warns of "catastrophic cancellation" in that side's moments, which is that 0.
+        warnings.filterwarnings("ignore", "Precision loss occurred in moment calculation", RuntimeWarning)
+        result = stats.ttest_ind(x, y, equal_var=False)
     pooled = math.sqrt(((n1 - 1) * s1 ** 2 + (n2 - 1) * s2 ** 2) / (n1 + n2 - 2))
     d = (sum(x) / n1 - sum(y) / n2) / pooled
     scale = math.sqrt(1 / n1 + 1 / n2)

@@ -109,7 +109,8 @@ class LabelUpload(serializers.Serializer):
 # --- participants as the unit (study_inference.py) -------------------------------------------------------
 
 class GroupMean(serializers.Serializer):
-    measure = serializers.CharField(help_text="an emotion (mean probability) or valence")
+    measure = serializers.CharField(help_text="an emotion (its mean probability), valence, or share_<emotion> (the "
+                                              "share of face-frames with that dominant label)")
     condition = serializers.CharField(allow_null=True, help_text="null: analyses with no condition")
     group = serializers.CharField(allow_null=True, help_text="the split variable's value; null without split")
     n = serializers.IntegerField(help_text="participants")

@@ -4,9 +4,11 @@ two conditions or groups (inference.py says which test and how).
 
 A participant's value in a condition is the mean over their reliable face-frames in it, the same sums
 as the summary's rows (statistics.group_sums): every analysis of theirs in that condition pooled.
-Measures: the mean probability of each emotion, and the mean valence. Baseline clips are the
+Measures: the mean probability of each emotion (named by the emotion), the mean valence, and the
+share of the participant's face-frames with each dominant label (``share_<emotion>``). Baseline clips are the
 reference, not a condition: they are left out here, and with ``baseline`` each value is the
-participant's minus their baseline clip's (participants without one are left out, and listed).
+participant's minus their baseline clip's (participants without one are left out, and listed); shares
+have no baseline to subtract and are left out then.
 Analyses without a participant cannot be matched to anyone and are left out; analyses without a
 condition form the condition ``None``, which has means and group tests but is never compared with a
 named condition.
@@ -32,7 +34,14 @@ from .models import Variable
 from .statistics import _order, baselines, group_sums
 from .variables import number, values_by_participant
 
-MEASURES = (*EMOTIONS, "valence")
+SHARES = tuple(f"share_{e}" for e in EMOTIONS)
+MEASURES = (*EMOTIONS, "valence", *SHARES)
+# a share of time has no baseline to subtract (as in statistics.py): corrected figures go without them
+CORRECTED_MEASURES = (*EMOTIONS, "valence")
+
+
+def measures_for(baseline: bool) -> tuple:
+    return CORRECTED_MEASURES if baseline else MEASURES
 
 
 class BadOption(ValueError):
@@ -62,7 +71,8 @@ def participant_values(analyses: QuerySet, baseline: bool = False) -> tuple:
                                                key=lambda kv: _order(kv[0])):
         if code is None or not sums.frames:
             continue                    # no one to match, or nothing reliable to average
-        measures = {**sums.mean(), "valence": sums.valence()}
+        share = sums.share()
+        measures = {**sums.mean(), "valence": sums.valence(), **{f"share_{e}": share[e] for e in EMOTIONS}}
         if baseline:
             b = base.get(code)
             if b is None:
@@ -145,14 +155,15 @@ def study_inference(study, analyses: QuerySet, baseline: bool = False, split: Op
     values, left_out = participant_values(analyses, baseline)
     kept, split_var, chosen_out = choose(study, values, split, list(filters))
     # measure -> condition -> group -> participant -> value
-    cells: dict = {m: {} for m in MEASURES}
+    measures = measures_for(baseline)
+    cells: dict = {m: {} for m in measures}
     for v, group in kept:
-        for m in MEASURES:
+        for m in measures:
             cells[m].setdefault(v.condition, {}).setdefault(group, {})[v.participant] = v.measures[m]
     conditions = sorted({v.condition for v, _ in kept}, key=lambda c: _order((c,)))
     groups = sorted({g for _, g in kept}, key=lambda g: _order((g,)))
     means, tests = [], []
-    for m in MEASURES:
+    for m in measures:
         for c in conditions:
             for g in groups:
                 part = cells[m].get(c, {}).get(g)
@@ -168,6 +179,6 @@ def study_inference(study, analyses: QuerySet, baseline: bool = False, split: Op
             tests += [_compare_conditions(m, a, b, {c: cells[m][c][None] for c in named})
                       for a, b in combinations(named, 2)]
     return {"study": study.pk, "unit": "participant", "confidence": inference.CONFIDENCE,
-            "baseline_corrected": baseline, "measures": list(MEASURES), "split": split_var.name if split_var else None,
+            "baseline_corrected": baseline, "measures": list(measures), "split": split_var.name if split_var else None,
             "filters": list(filters), "participants": len({v.participant for v, _ in kept}),
             "left_out": {**left_out, **chosen_out}, "means": means, "tests": tests}

@@ -6,7 +6,7 @@ Columns: ``participant, condition, <each variable, by name>, measure, value, fra
 is empty for analyses without one; a variable's cell is empty where the participant has no value, and
 a number variable's holds a number, so both tools read that column as numbers. ``frames``: the
 reliable face-frames the value is the mean of. The values are those the statistics test
-(study_inference.py): the same baseline correction and filters apply.
+(study_inference.py): the same measures, baseline correction and filters.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Iterator
 
 from .study_exports import _csv_chunks, _name
-from .study_inference import MEASURES, choose, participant_values
+from .study_inference import choose, measures_for, participant_values
 from .streaming import stream
 from .variables import typed, values_by_participant
 
@@ -35,7 +35,7 @@ def tidy_rows(study, analyses, baseline: bool = False, filters: tuple = ()) -> I
         mine = known.get(v.participant, {})
         head = {"participant": v.participant, "condition": v.condition,
                 **{var.name: typed(var, mine.get(var.name)) for var in variables}}
-        for m in MEASURES:
+        for m in measures_for(baseline):
             yield {**head, "measure": m, "value": round(v.measures[m], PLACES), "frames": v.frames}
 
 

@@ -106,6 +106,9 @@ def test_condition_means_with_their_95_percent_intervals_and_n():
     assert by(s["means"], measure="happy", condition="A", group=None)["mean"] == close(3.15 / 6)
     # valence is happy here (no negative emotion): the same figures under its own name
     assert by(s["means"], measure="valence", condition="B", group=None)["mean"] == close(.42)
+    # shares of time: in A every participant's one face-frame is happy (P2's .5 ties with neutral, and a tie
+    # goes to the emotion first in the engine's order) except P4's and P6's
+    assert by(s["means"], measure="share_happy", condition="A", group=None)["mean"] == close(4 / 6)
 
 
 def test_conditions_seen_by_the_same_participants_get_a_paired_t_test_on_them():
@@ -197,6 +200,7 @@ def test_baseline_correction_uses_only_participants_with_a_baseline():
     s = study_inference(data["study"], analyses, baseline=True)
     assert s["left_out"]["without_baseline"] == ["P2", "P3", "P4", "P5", "P6"]
     assert by(s["means"], measure="happy", condition="A", group=None)["mean"] == close(.6 - .1)
+    assert "share_happy" in plain["measures"] and "share_happy" not in s["measures"]     # no baseline to subtract
 
 
 def test_the_effect_size_functions_refuse_what_cannot_be_tested():
@@ -233,7 +237,7 @@ def test_the_tidy_csv_reads_into_pandas_as_it_is():
     assert res.status_code == 200 and res["Content-Type"].startswith("text/csv")
     df = pd.read_csv(io.StringIO(b"".join(res.streaming_content).decode()))
     assert list(df.columns) == ["participant", "condition", "age", "group", "measure", "value", "frames"]
-    assert len(df) == (6 + 5) * 8                                # participant x condition x 8 measures
+    assert len(df) == (6 + 5) * 15            # participant x condition x 15 measures (7 means, valence, 7 shares)
     assert str(df["value"].dtype) == "float64" and str(df["age"].dtype) == "float64"
     assert str(df["frames"].dtype) == "int64"
     p1 = df[(df.participant == "P1") & (df.condition == "A") & (df.measure == "happy")].iloc[0]
