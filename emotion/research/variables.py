@@ -150,6 +150,16 @@ def values_by_participant(study) -> dict:
     return out
 
 
+def category_choices(study) -> list:
+    """[(variable name, [its values in use])] of the study's category variables, for the page's split and
+    filter choices."""
+    used = {}
+    for name, value in ParticipantValue.objects.filter(variable__study=study, variable__kind=Variable.Kind.CATEGORY) \
+            .order_by("variable__name", "value").values_list("variable__name", "value").distinct():
+        used.setdefault(name, []).append(value)
+    return [(v.name, used.get(v.name, [])) for v in study.variables.filter(kind=Variable.Kind.CATEGORY)]
+
+
 # --- the CSV -------------------------------------------------------------------------------------------
 
 def export_rows(study) -> Iterator[dict]:

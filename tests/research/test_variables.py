@@ -145,3 +145,32 @@ def test_the_schema_and_the_docs_page_document_variables_and_statistics(design):
     assert "created" in components["VariablesImported"]["properties"]
     docs = client.get("/api/docs/")                  # Swagger UI, drawn from that schema
     assert docs.status_code == 200 and b"swagger-ui" in docs.content
+
+
+# --- the study page -----------------------------------------------------------------------------------------
+
+def test_the_study_page_lists_variables_and_lets_editors_define_and_import(design, client):
+    study, page = design["study"], f"/analyses/studies/{design['study'].pk}/"
+    editor, viewer = member(study, "ed", "editor"), member(study, "vera", "viewer")
+    client.force_login(editor)
+    html = client.get(page).content.decode()
+    assert 'id="variables-import"' in html and 'id="variable-form"' in html
+    assert '<option value="group:x">group = x</option>' in html          # the statistics' filter choices
+    res = client.post(f"{page}variables", {"name": "hand", "kind": "category"}, follow=True)
+    assert res.redirect_chain[-1][0].endswith("#variables") and "Added the category variable “hand”" in res.content.decode()
+    upload = SimpleUploadedFile("v.csv", b"participant,hand,age\nP1,left,\nN2,right,44\n")
+    res = client.post(f"{page}variables.csv", {"file": upload}, follow=True)
+    assert "2 participants, 3 values set, 1 removed; new participants: N2." in res.content.decode()
+    assert values(study)["N2", "hand"] == "right" and ("P1", "age") not in values(study)
+    bad = client.post(f"{page}variables.csv", {"file": SimpleUploadedFile("v.csv", b"participant,age\nP1,old\n")},
+                      follow=True)
+    assert 'nothing was changed: line 2: age: &quot;old&quot; is not a number.' in bad.content.decode()
+    client.force_login(viewer)
+    html = client.get(page).content.decode()
+    assert 'id="variables-import"' not in html and 'id="download-variables"' in html
+    assert client.post(f"{page}variables", {"name": "x2", "kind": "number"}).status_code == 403
+    assert client.post(f"{page}variables.csv", {"file": SimpleUploadedFile("v.csv", b"participant,age\nP1,5\n")}
+                       ).status_code == 403
+    client.force_login(member(design["owner"].owned_studies.create(name="other"), "otto", "editor"))
+    assert client.post(f"{page}variables", {"name": "x3", "kind": "number"}).status_code == 404
+    assert not study.variables.filter(name__in=["x2", "x3"]).exists() and values(study)["N2", "hand"] == "right"
