@@ -47,7 +47,8 @@ def others_may(user, action: str, model: str) -> bool:
 
 # --- studies ------------------------------------------------------------------------------------------
 # What each action on a study takes: the least role of a member, or the permission over everyone's.
-STUDY_ACTIONS = {"view": (Role.VIEWER, "view"), "upload": (Role.EDITOR, "change"),
+# "edit": the study's own data besides analyses (participant variables and their values).
+STUDY_ACTIONS = {"view": (Role.VIEWER, "view"), "upload": (Role.EDITOR, "change"), "edit": (Role.EDITOR, "change"),
                  "members": (Role.OWNER, "change"), "delete": (Role.OWNER, "delete")}
 
 

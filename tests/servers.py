@@ -172,6 +172,14 @@ def launch_chromium(playwright, *extra_args: str):
     return playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS + list(extra_args))
 
 
+def sign_in_at(page, base_url: str, next_path: str, username: str, password: str) -> None:
+    """Sign in through the site's own form in a browser page, which then lands on ``next_path``."""
+    page.goto(f"{base_url}/accounts/login/?next={next_path}")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")
+
+
 def wait_until(page, expression: str, timeout: float = 60.0, interval_ms: int = 100):
     """Poll a page until ``expression`` is truthy; returns its value. Each check is one ``page.evaluate``
     (sent over the DevTools protocol, so the page's Content-Security-Policy allows it), unlike Playwright's

@@ -23,8 +23,10 @@ from emotion.access import editable_analyses, visible_analyses, visible_studies
 
 from .models import HandLabels
 from .statistics import NoBaseline, baseline_of, study_statistics
-from .stats_serializers import Agreement, BaselineVector, LabelUpload, StudySummary
+from .stats_serializers import Agreement, BaselineVector, LabelUpload, StudyInference, StudySummary
 from .study_exports import results_csv_response, results_json_response, summary_csv_response
+from .study_inference import BadOption, study_inference
+from .study_tidy import tidy_csv_response
 
 NOT_FOUND = OpenApiResponse(description="no such study or analysis, or not one you may see")
 
@@ -79,6 +81,54 @@ class StudyResultsJSON(_StudyView):
                                "results.csv as objects.")
     def get(self, request, pk):
         return results_json_response(request._request, *self.study_and_analyses(request, pk))
+
+
+BASELINE = OpenApiParameter("baseline", OpenApiTypes.BOOL, description=(
+    "1: each participant's values minus their baseline clip's; participants without one are left out"))
+FILTER = OpenApiParameter("filter", OpenApiTypes.STR, many=True, explode=True, description=(
+    "keep only participants with this variable value: `group:control`; a number variable also takes a "
+    "range, `age:18..30` (`age:..30`, `age:65..`). Repeat to combine (all must hold)."))
+SPLIT = OpenApiParameter("split", OpenApiTypes.STR, description=(
+    "a category variable: means per condition and group, and Welch's t between each two groups"))
+BAD_OPTION = OpenApiResponse(description="a split or filter that does not fit the study's variables; the "
+                                         "parameter named says why")
+
+
+def _options(request) -> dict:
+    return {"baseline": _truthy(request.query_params.get("baseline")),
+            "filters": tuple(request.query_params.getlist("filter"))}
+
+
+class StudyInferenceView(_StudyView):
+    @extend_schema(parameters=[BASELINE, SPLIT, FILTER], responses={200: StudyInference, 400: BAD_OPTION,
+                                                                    404: NOT_FOUND},
+                   description="Participants as the unit: per condition (and group, with `split`) and measure, the "
+                               "mean of the participants' values with its 95% interval and n; between each two "
+                               "conditions a paired t-test on the participants who saw both (Welch's t when none "
+                               "did), between groups Welch's t; each with its effect size (d_z or Cohen's d) and a "
+                               "95% interval by the noncentral t. `label` says in one line what was tested.")
+    def get(self, request, pk):
+        study, analyses = self.study_and_analyses(request, pk)
+        try:
+            return Response(study_inference(study, analyses, split=request.query_params.get("split") or None,
+                                            **_options(request)))
+        except BadOption as exc:
+            raise ValidationError({exc.field: [str(exc)]})
+
+
+class StudyTidyCSV(_StudyView):
+    renderer_classes = [CSVPassthrough]
+
+    @extend_schema(parameters=[BASELINE, FILTER], responses={(200, "text/csv"): OpenApiTypes.STR, 400: BAD_OPTION,
+                                                             404: NOT_FOUND},
+                   description="The values the statistics test, tidy and long: one row per participant x condition "
+                               "x measure, columns participant, condition, each participant variable, measure, "
+                               "value, frames. pandas.read_csv and R's read.csv read it as it is.")
+    def get(self, request, pk):
+        try:
+            return tidy_csv_response(request._request, *self.study_and_analyses(request, pk), **_options(request))
+        except BadOption as exc:
+            raise ValidationError({exc.field: [str(exc)]})
 
 
 class AnalysisBaselineView(APIView):

@@ -83,6 +83,43 @@ class Condition(models.Model):
         return self.name
 
 
+class Variable(models.Model):
+    """Something known about each participant (age group, handedness, a questionnaire score) that the
+    statistics can be split or filtered by. Its kind is fixed at creation: values are checked against
+    it (variables.py), and a number that became a category would re-read every value stored."""
+
+    class Kind(models.TextChoices):
+        CATEGORY = "category"
+        NUMBER = "number"
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="variables")
+    name = models.CharField(max_length=40, help_text="a column name for R and pandas: a letter, then letters, "
+                                                     "digits or _")
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["study", "name"], name="one_variable_name_per_study")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.kind})"
+
+
+class ParticipantValue(models.Model):
+    """One participant's value of one variable, as text (a number variable's is a finite decimal number,
+    checked by variables.py before it is stored); no row: the value is unknown."""
+
+    participant = models.ForeignKey(Participant, on_delete=models.CASCADE, related_name="values")
+    variable = models.ForeignKey(Variable, on_delete=models.CASCADE, related_name="values")
+    value = models.CharField(max_length=100)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["participant", "variable"], name="one_value_per_variable")]
+
+    def __str__(self) -> str:
+        return f"{self.participant} {self.variable.name}={self.value}"
+
+
 class Analysis(models.Model):
     class Status(models.TextChoices):
         QUEUED = "queued"

@@ -104,3 +104,57 @@ class Agreement(serializers.Serializer):
 class LabelUpload(serializers.Serializer):
     file = serializers.FileField(help_text="CSV with a header: start,end,label (seconds) or frame,label, and "
                                            "optionally face_id; at most 5 MB")
+
+
+# --- participants as the unit (study_inference.py) -------------------------------------------------------
+
+class GroupMean(serializers.Serializer):
+    measure = serializers.CharField(help_text="an emotion (its mean probability), valence, or share_<emotion> (the "
+                                              "share of face-frames with that dominant label)")
+    condition = serializers.CharField(allow_null=True, help_text="null: analyses with no condition")
+    group = serializers.CharField(allow_null=True, help_text="the split variable's value; null without split")
+    n = serializers.IntegerField(help_text="participants")
+    mean = serializers.FloatField(allow_null=True, help_text="mean of the participants' values")
+    sd = serializers.FloatField(allow_null=True, help_text="standard deviation (n - 1); null when n < 2")
+    ci_low = serializers.FloatField(allow_null=True, help_text="95% interval, t with n - 1 df; null when n < 2")
+    ci_high = serializers.FloatField(allow_null=True)
+
+
+class Comparison(serializers.Serializer):
+    measure = serializers.CharField()
+    by = serializers.CharField(help_text='"condition", or the split variable\'s name (groups compared)')
+    condition = serializers.CharField(allow_null=True, help_text="for groups: the condition they are compared in")
+    compared = serializers.ListField(child=serializers.CharField(allow_null=True),
+                                     help_text="the two conditions or groups; differences are first minus second")
+    test = serializers.ChoiceField(choices=["paired t", "Welch t"], help_text="paired t when any participant saw "
+                                   "both conditions (on those who did), Welch t otherwise and between groups")
+    statistic = serializers.FloatField(allow_null=True, help_text="t; null when not tested (see reason)")
+    df = serializers.FloatField(allow_null=True, help_text="degrees of freedom (Welch-Satterthwaite for Welch t)")
+    p = serializers.FloatField(allow_null=True, help_text="two-sided, not corrected for multiple tests")
+    effect = serializers.CharField(allow_null=True, help_text="d_z (paired) or Cohen's d with the pooled sd")
+    effect_size = serializers.FloatField(allow_null=True)
+    effect_ci_low = serializers.FloatField(allow_null=True, help_text="95% interval by the noncentral t")
+    effect_ci_high = serializers.FloatField(allow_null=True)
+    n = serializers.ListField(child=serializers.IntegerField(), help_text="[pairs] or [n first, n second]")
+    reason = serializers.CharField(allow_null=True, help_text="why there is no test, when there is none")
+    label = serializers.CharField(help_text="what was tested and what came out, in one line")
+
+
+class LeftOut(serializers.Serializer):
+    without_baseline = serializers.ListField(child=serializers.CharField(), help_text="with baseline=1")
+    filtered_out = serializers.IntegerField(help_text="participants the filters left out")
+    without_split_value = serializers.ListField(child=serializers.CharField())
+
+
+class StudyInference(serializers.Serializer):
+    study = serializers.IntegerField()
+    unit = serializers.CharField(help_text='always "participant": one value per participant and condition')
+    confidence = serializers.FloatField()
+    baseline_corrected = serializers.BooleanField()
+    measures = serializers.ListField(child=serializers.CharField())
+    split = serializers.CharField(allow_null=True)
+    filters = serializers.ListField(child=serializers.CharField())
+    participants = serializers.IntegerField(help_text="participants with a value in this selection")
+    left_out = LeftOut()
+    means = GroupMean(many=True)
+    tests = Comparison(many=True)

@@ -18,9 +18,11 @@ from fersite.throttle import refusal
 
 from . import services
 from .models import Role, Study
+from .variables import category_choices
 from .views import _limits, upload
 
 NEEDS = {"upload": "Uploading into this study takes the editor role; you may view it only.",
+         "edit": "Changing this study's variables takes the editor role; you may view it only.",
          "members": "Only the study's owner may do this.", "delete": "Only the study's owner may do this."}
 
 
@@ -77,7 +79,8 @@ def study_page(request, study: Study, status: int = 200):
         "can_manage": study_may(request.user, study, "members"), "can_delete": study_may(request.user, study, "delete"),
         "members": study.memberships.filter(accepted=True).select_related("user").order_by("user__username"),
         "participants": study.participants.all(), "conditions": study.conditions.all(),
-        "member_roles": [Role.VIEWER, Role.EDITOR],
+        "member_roles": [Role.VIEWER, Role.EDITOR], "can_edit": study_may(request.user, study, "edit"),
+        "variables": study.variables.all(), "category_choices": category_choices(study),
     }, status=status)
 
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import stats_views, study_views, views
+from . import stats_views, study_views, variable_views, views
 
 app_name = "research"
 urlpatterns = [
@@ -19,4 +19,6 @@ urlpatterns = [
     path("studies/<int:pk>/members", study_views.study_members, name="study_members"),
     path("studies/<int:pk>/invitation", study_views.study_invitation, name="study_invitation"),
     path("studies/<int:pk>/delete", study_views.study_delete, name="study_delete"),
+    path("studies/<int:pk>/variables", variable_views.define, name="study_variable"),
+    path("studies/<int:pk>/variables.csv", variable_views.import_csv, name="study_variables_import"),
 ]

@@ -1,6 +1,8 @@
 // A study's conditions side by side (templates/research/_study_stats.html): a grouped bar chart of each
-// emotion per condition, the mean valence per condition, and the table per participant and condition,
-// all from /api/studies/<id>/summary/ (statistics.py). "Baseline-corrected" asks for ?baseline=1 and
+// emotion per condition (or condition and group), the mean valence per condition, both the mean of the
+// participants' values with its 95% interval, from /api/studies/<id>/statistics/ (study_inference.py);
+// the means table and test lines (study_means.js); the table per participant and condition from
+// /api/studies/<id>/summary/ (statistics.py). "Baseline-corrected" asks for ?baseline=1 and
 // shows the mean probabilities minus each participant's baseline clip; shares of time have no
 // correction, so the chart shows mean probabilities then.
 (function () {
@@ -13,6 +15,9 @@
   const baselineBox = document.getElementById("stats-baseline");
   const measures = document.querySelectorAll('input[name="stats-measure"]');
   const shareChoice = document.querySelector('input[name="stats-measure"][value="share"]');
+  const measureChoice = document.getElementById("inference-measure");
+  const splitChoice = document.getElementById("stats-split");       // only with category variables
+  const filterChoice = document.getElementById("stats-filter");
   let charts = [];
   const cache = {};
 
@@ -76,83 +81,100 @@
     }
   }
 
-  function drawCharts(data, m) {
+  // The bars: the mean of the participants' values per condition (and group), with whiskers for the 95%
+  // interval and n in the tooltip (study_means.js), from /statistics/.
+  function drawCharts(stats, m) {
     charts.forEach((c) => c.destroy());
     charts = [];
-    const conds = data.conditions.filter((c) => values(c, m));
+    const series = FER_MEANS.series(stats);
     // empty axes read as "all zero": nothing is drawn until a condition has figures (describe() says why)
-    document.getElementById("stats-charts").hidden = !conds.length;
-    if (typeof Chart === "undefined" || !conds.length) return;     // the table still says it all
-    // a condition keeps its colour whichever conditions have figures to show
-    const colour = new Map(data.conditions.map((c, i) => [c.condition, PALETTE[i % PALETTE.length]]));
-    const label = (c) => name(c.condition, "(no condition)");
+    document.getElementById("stats-charts").hidden = !series.length;
+    if (typeof Chart === "undefined" || !series.length) return;     // the tables still say it all
     const corrected = m === "corrected";
+    const key = (e) => (m === "share" ? `share_${e}` : e);
+    const colour = (s) => PALETTE[series.indexOf(s) % PALETTE.length];
+    const tooltip = {callbacks: {label: FER_MEANS.tooltip}};
     charts.push(new Chart(document.getElementById("stats-chart"), {
       type: "bar",
       data: {
         labels: EMOTIONS,
-        datasets: conds.map((c) => ({
-          label: label(c), backgroundColor: colour.get(c.condition),
-          data: EMOTIONS.map((e) => values(c, m)[e]),
-        })),
+        datasets: series.map((s) => ({...FER_MEANS.dataset(stats, s, EMOTIONS.map(key)), backgroundColor: colour(s)})),
       },
       options: {
         responsive: true, maintainAspectRatio: false, animation: false,
-        plugins: {title: {display: true, text: corrected ? "Mean probability minus the baseline" :
-          m === "share" ? "Share of time" : "Mean probability"}},
+        plugins: {tooltip, title: {display: true, text: (corrected ? "Mean probability minus the baseline" :
+          m === "share" ? "Share of time" : "Mean probability") + ", mean of participants ± 95% interval"}},
         scales: {y: corrected ? {} : {min: 0, max: 1}},
       },
+      plugins: [FER_MEANS.whiskers],
     }));
+    const valence = series.map((s) => FER_MEANS.dataset(stats, s, ["valence"]));
     charts.push(new Chart(document.getElementById("valence-chart"), {
       type: "bar",
       data: {
-        labels: conds.map(label),
+        labels: valence.map((d) => d.label),
         datasets: [{label: corrected ? "valence minus the baseline" : "mean valence",
-                    backgroundColor: conds.map((c) => colour.get(c.condition)),
-                    data: conds.map((c) => valence(c, m))}],
+                    backgroundColor: series.map(colour), data: valence.map((d) => d.data[0]),
+                    ci: valence.map((d) => d.ci[0]), n: valence.map((d) => d.n[0])}],
       },
       options: {
         responsive: true, maintainAspectRatio: false, animation: false,
-        plugins: {legend: {display: false}, title: {display: true, text: corrected ? "Valence minus the baseline" :
-          "Mean valence"}},
+        plugins: {tooltip, legend: {display: false}, title: {display: true, text: corrected ?
+          "Valence minus the baseline" : "Mean valence"}},
         scales: {y: {min: -1, max: 1}},
       },
+      plugins: [FER_MEANS.whiskers],
     }));
   }
 
-  function describe(data, m) {
+  function describe(data, stats, m) {
     const parts = [];
     if (!data.rows.length) parts.push("The charts appear when an analysis in this study has finished.");
     if (data.analyses_not_counted) parts.push(`${data.analyses_not_counted} analys${data.analyses_not_counted > 1 ? "es" : "is"} not finished, not counted.`);
+    parts.push(FER_MEANS.leftOut(stats));
     if (m === "corrected") {
-      const missing = new Set();
-      data.conditions.forEach((c) => (c.corrected ? c.corrected.participants_without_baseline : [])
-        .forEach((p) => missing.add(name(p, "(none)"))));
-      data.rows.forEach((r) => { if (!r.corrected && r.frames) missing.add(name(r.participant, "(none)")); });
+      const missing = stats.left_out.without_baseline;
       parts.push("Baseline-corrected: each participant's baseline clip's mean probabilities and valence subtracted.");
-      if (missing.size) parts.push(`Without a baseline, left out of the corrected figures: ${[...missing].join(", ")}.`);
+      if (missing.length) parts.push(`Without a baseline, left out of the corrected figures: ${missing.join(", ")}.`);
     }
     note.textContent = parts.join(" ");
     card.dataset.shown = m;
+  }
+
+  function drawInference(stats) {
+    FER_MEANS.fillMeasures(measureChoice, stats);
+    FER_MEANS.drawTable(stats, measureChoice.value);
+    FER_MEANS.drawTests(stats, measureChoice.value);
+  }
+
+  async function fetched(url) {
+    if (!cache[url]) {
+      const res = await fetch(url, {headers: {Accept: "application/json"}});
+      if (!res.ok) throw new Error(`the server answered ${res.status}`);
+      cache[url] = await res.json();
+    }
+    return cache[url];
   }
 
   async function show() {
     const m = measure();
     shareChoice.disabled = baselineBox.checked;
     const key = baselineBox.checked ? "1" : "0";
+    const options = new URLSearchParams({baseline: key});
+    if (splitChoice && splitChoice.value) options.set("split", splitChoice.value);
+    if (filterChoice && filterChoice.value) options.set("filter", filterChoice.value);
+    let data, stats;
     try {
-      if (!cache[key]) {
-        const res = await fetch(`${card.dataset.summaryUrl}?baseline=${key}`, {headers: {Accept: "application/json"}});
-        if (!res.ok) throw new Error(`the server answered ${res.status}`);
-        cache[key] = await res.json();
-      }
+      [data, stats] = await Promise.all([fetched(`${card.dataset.summaryUrl}?baseline=${key}`),
+                                         fetched(`${card.dataset.statisticsUrl}?${options}`)]);
     } catch (err) {
       note.textContent = `The figures could not be loaded (${err.message}); reload the page to try again.`;
       return;
     }
-    drawTable(cache[key], m);
-    drawCharts(cache[key], m);
-    describe(cache[key], m);
+    drawTable(data, m);
+    drawCharts(stats, m);
+    drawInference(stats);
+    describe(data, stats, m);
   }
 
   // an analysis on the page finished (list.js): the figures it adds are fetched again, once for a burst
@@ -165,6 +187,8 @@
     }, 500);
   });
   baselineBox.addEventListener("change", show);
+  [splitChoice, filterChoice].forEach((c) => c && c.addEventListener("change", show));
+  measureChoice.addEventListener("change", show);
   measures.forEach((r) => r.addEventListener("change", show));
   show();
 })();

@@ -68,3 +68,32 @@ def join(study, username: str, role: str):
     invited = services.invite_member(study, username, role)
     services.answer_invitation(study.pk, invited.user, accept=True)
     return invited.user
+
+
+# The fixed design of the participant-level statistics (tests/research/test_inference.py): one face-frame
+# per clip, happy = the value and neutral the rest, so each participant's mean happy (and valence) in a
+# condition is the number written here. P1-P5 saw A and B; P6 saw only A.
+DESIGN_HAPPY = {"P1": {"A": .60, "B": .40}, "P2": {"A": .50, "B": .45}, "P3": {"A": .70, "B": .50},
+                "P4": {"A": .40, "B": .35}, "P5": {"A": .65, "B": .40}, "P6": {"A": .30}}
+DESIGN_GROUP = {"P1": "x", "P2": "x", "P3": "x", "P4": "y", "P5": "y", "P6": "y"}
+DESIGN_AGE = {"P1": 21, "P2": 34, "P3": 25, "P4": 62, "P5": 19.5}          # P6's age unknown
+
+
+def build_design(owner=None) -> dict:
+    """DESIGN_HAPPY as analyses, with a category variable ``group`` and a number variable ``age``."""
+    from emotion.research.models import ParticipantValue, Variable
+
+    owner = owner or User.objects.create_user("owner", password="a-long-password-9")
+    study = Study.objects.create(owner=owner, name="Design")
+    conditions = {n: Condition.objects.create(study=study, name=n) for n in ("A", "B")}
+    group = Variable.objects.create(study=study, name="group", kind="category")
+    age = Variable.objects.create(study=study, name="age", kind="number")
+    for code, seen in DESIGN_HAPPY.items():
+        p = Participant.objects.create(study=study, code=code)
+        ParticipantValue.objects.create(participant=p, variable=group, value=DESIGN_GROUP[code])
+        if code in DESIGN_AGE:
+            ParticipantValue.objects.create(participant=p, variable=age, value=str(DESIGN_AGE[code]))
+        for name, happy in seen.items():
+            clip = make_analysis(owner, study, p, conditions[name], title=f"{code} {name}")
+            add_result(clip, 0, {"happy": happy, "neutral": 1 - happy})
+    return {"owner": owner, "study": study}

@@ -249,10 +249,7 @@ def test_uploading_labels_on_the_analysis_page_under_the_content_security_policy
     refused = []
     page.on("console", lambda msg: refused.append(msg.text) if "Content Security Policy" in msg.text else None)
     try:
-        page.goto(f"{daphne_url}/accounts/login/?next=/analyses/{a.pk}/")
-        page.fill("input[name=username]", "ada")
-        page.fill("input[name=password]", "a-long-password-1")
-        page.click("button[type=submit]")
+        servers.sign_in_at(page, daphne_url, f"/analyses/{a.pk}/", "ada", "a-long-password-1")
         page.wait_for_selector("#labels-form")
         page.set_input_files("#labels-form input[type=file]", str(huge))
         page.wait_for_selector("#labels-error:not([hidden])")     # refused before it is sent

@@ -177,18 +177,24 @@ def test_the_study_page_compares_conditions_under_the_content_security_policy(da
             not msg.text.startswith("Failed to load resource") else None)
     page.on("response", lambda res: problems.append(f"{res.status} {res.url}") if res.status >= 400 else None)
     try:
-        page.goto(f"{daphne_url}/accounts/login/?next=/analyses/studies/{data['study'].pk}/")
-        page.fill("input[name=username]", "owner")
-        page.fill("input[name=password]", "a-long-password-9")
-        page.click("button[type=submit]")
+        servers.sign_in_at(page, daphne_url, f"/analyses/studies/{data['study'].pk}/", "owner", "a-long-password-9")
         page.wait_for_selector('#study-stats-card[data-shown="share"]')
         rows = page.locator("#stats-table tbody tr")
         assert rows.count() == 4
         first = rows.nth(0).locator("td").all_inner_texts()
         assert first[:5] == ["P1", "A", "1", "2", "1"] and first[5 + 3] == "0.500" and first[-1] == "0.000"
+        # the bars: participants' means per condition (the baseline clip is no condition), n beside each
         datasets = page.evaluate("Chart.getChart(document.getElementById('stats-chart')).data.datasets"
-                                 ".map(d => [d.label, d.data.length])")
-        assert datasets == [["A", 7], ["B", 7], ["(no condition)", 7]]
+                                 ".map(d => [d.label, d.data.length, d.n[3]])")
+        assert datasets == [["A", 7, 2], ["B", 7, 1]]
+        # valence in A: P1 0 (.4 and -.4), P2 .2; mean .1 ± t(0.975, 1) · sd / √2, sd = .2 / √2
+        means = page.locator("#means-table tbody tr")
+        assert means.nth(0).locator("td").all_inner_texts() == ["A", "2", "0.100", "-1.171 to 1.371"]
+        assert means.nth(1).locator("td").all_inner_texts() == ["B", "1", "0.000", "– (n < 2)"]
+        assert page.inner_text("#test-lines").startswith("valence: condition A vs B, 1 participant who saw both: "
+                                                         "not tested")
+        page.select_option("#inference-measure", "share_happy")
+        servers.wait_until(page, "document.querySelector('#means-table tbody td:nth-child(3)').textContent === '0.250'")
         servers.ARTIFACTS.mkdir(exist_ok=True)
         page.locator("#study-stats").screenshot(path=str(servers.ARTIFACTS / "study-stats.png"))
 
