@@ -2,7 +2,7 @@
 the photo is analysed, with the job queue taking users in turns (FER_FAIR_QUEUE=1, the default) and,
 for contrast, first in first out (FER_FAIR_QUEUE=0, the queue before issue 18).
 
-    flock /tmp/fer-bench.lock .venv/bin/python benchmarks/bench_fairness.py [--videos 20] [--skip-fifo]
+    flock /tmp/fer-bench.lock .venv/bin/python benchmarks/bench_fairness.py [--videos 20] [--skip-fifo] [--note TEXT]
 
 The real site: daphne, Redis, one Celery worker with one process (the slowest case: every job waits
 for the one before). The videos are the shared clip (640x360, 275 frames, 9.2 s; about 6 s of work
@@ -127,13 +127,14 @@ def main():
     ap.add_argument("--videos", type=int, default=20)
     ap.add_argument("--skip-fifo", action="store_true", help="only the fair run (the FIFO one takes minutes)")
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "fairness.json")
+    ap.add_argument("--note", default="", help="what else the machine was doing, for the record")
     args = ap.parse_args()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "fersite.settings")
     import django
 
     django.setup()
 
-    machine = {**cpu(), "python": platform.python_version()}
+    machine = {**cpu(), "python": platform.python_version(), "note": args.note}
     work = Path(tempfile.mkdtemp(prefix="fer-bench-fairness-"))
     results = {"fair": one_run(True, args.videos, work)}
     print("fair:", json.dumps(results["fair"]), flush=True)
