@@ -82,6 +82,7 @@ class SharedCollector:
         from django.db.models import Count
 
         from emotion.research.models import Analysis
+        from emotion.research.shares import queue_keys
 
         statuses = GaugeMetricFamily("fer_analyses", "Analyses by status", labels=["status"])
         counts = dict(Analysis.objects.values_list("status").annotate(n=Count("id")).values_list("status", "n"))
@@ -90,7 +91,11 @@ class SharedCollector:
         yield statuses
         try:
             r = _redis()
-            queued, raw = r.llen(settings.CELERY_TASK_DEFAULT_QUEUE), r.hgetall(_key())
+            # one list per fair-share level (emotion/research/shares.py)
+            pipe = r.pipeline(transaction=False)
+            for name in queue_keys(settings.CELERY_TASK_DEFAULT_QUEUE):
+                pipe.llen(name)
+            queued, raw = sum(pipe.execute()), r.hgetall(_key())
         except Exception as exc:             # noqa: BLE001 - the page still answers, without these
             log.warning("metrics: Redis unreachable: %s", exc)
             return

@@ -169,6 +169,21 @@ from emotion.ml import MAX_VIDEO_PIXELS as FER_MAX_VIDEO_PIXELS  # noqa: E402
 # beyond what its libraries take) and in time (s): a hostile file can at worst kill that process.
 FER_PROBE_MEMORY_MB = float(os.environ.get("FER_PROBE_MEMORY_MB", 1536))
 FER_PROBE_SECONDS = float(os.environ.get("FER_PROBE_SECONDS", 30))
+# FAIR SHARES (emotion/research/shares.py, docs/security.md). Probes at once in one web process (each may
+# map FER_PROBE_MEMORY_MB); an upload waits this long for a turn before a 503 that says to retry.
+FER_PROBES_PER_PROCESS = int(os.environ.get("FER_PROBES_PER_PROCESS", 2))
+FER_PROBE_WAIT_SECONDS = float(os.environ.get("FER_PROBE_WAIT_SECONDS", 10))
+# Per user, across every web process: probes in flight, analyses queued or running, files per window
+# (the page and the API share one count), files in one request of the upload page (the API takes one).
+FER_PROBES_PER_USER = int(os.environ.get("FER_PROBES_PER_USER", 2))
+FER_JOBS_PER_USER = int(os.environ.get("FER_JOBS_PER_USER", 20))
+FER_UPLOADS_PER_USER = int(os.environ.get("FER_UPLOADS_PER_USER", 30))
+FER_UPLOAD_WINDOW_SECONDS = int(os.environ.get("FER_UPLOAD_WINDOW_SECONDS", 60))
+FER_FILES_PER_PAGE_UPLOAD = int(os.environ.get("FER_FILES_PER_PAGE_UPLOAD", 10))
+# Jobs are taken in turns between users: a job's priority is how many other analyses its owner has
+# queued or running, in FER_FAIR_LEVELS levels (FER_FAIR_QUEUE=0: first in, first out for everyone).
+FER_FAIR_QUEUE = env_bool("FER_FAIR_QUEUE", True)
+FER_FAIR_LEVELS = int(os.environ.get("FER_FAIR_LEVELS", 10))
 # The timeline page's frames are kept by the analysis job, at most this many an analysis (evenly spaced
 # analysed frames, emotion/ml/frame_pack.py): the web process serves them and never decodes an upload.
 FER_VIEWER_FRAMES = int(os.environ.get("FER_VIEWER_FRAMES", 300))
@@ -270,7 +285,10 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = int(os.environ.get("CELERY_TASK_TIME_LIMIT", 1800))
 CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - 60
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT + 600}
+# priority_steps: one Redis list per fair-share level (FER_FAIR_LEVELS, emotion/research/shares.py); a
+# worker takes from the lowest non-empty one. Without it kombu rounds priorities into four levels.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT + 600,
+                                   "priority_steps": list(range(max(1, FER_FAIR_LEVELS)))}
 # One queue name per deployment (the tests use their own, beside any running site).
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("FER_CELERY_QUEUE", "fer")
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False

@@ -152,28 +152,28 @@ class Window:
     def count(self, ident: str) -> int:
         return int(limits_cache().get(self._keys(ident)[0], 0) or 0)
 
-    def wait(self, ident: str) -> int:
-        """Seconds until ``ident`` may act again; 0 when it is under the limit."""
+    def wait(self, ident: str, events: int = 1) -> int:
+        """Seconds until ``ident`` may count ``events`` more; 0 when they fit now."""
         cache = limits_cache()
         n_key, t_key = self._keys(ident)
-        if int(cache.get(n_key, 0) or 0) < self.limit:
+        if int(cache.get(n_key, 0) or 0) + events <= self.limit:
             return 0
         start = cache.get(t_key)
         left = self.seconds - (time.time() - start) if start else self.seconds
         return max(1, math.ceil(left))
 
-    def hit(self, ident: str) -> int:
-        """Count one event; returns the count in the window, this one included."""
+    def hit(self, ident: str, events: int = 1) -> int:
+        """Count ``events`` events; returns the count in the window, these included."""
         cache = limits_cache()
         n_key, t_key = self._keys(ident)
         timeout = math.ceil(self.seconds)
         cache.add(t_key, time.time(), timeout)
         cache.add(n_key, 0, timeout)
         try:
-            return cache.incr(n_key)
+            return cache.incr(n_key, events)
         except ValueError:                  # expired between add and incr
-            cache.set(n_key, 1, timeout)
-            return 1
+            cache.set(n_key, events, timeout)
+            return events
 
     def reset(self, ident: str) -> None:
         limits_cache().delete_many(list(self._keys(ident)))

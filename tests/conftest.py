@@ -69,7 +69,9 @@ def _isolated_site(tmp_path_factory):
         yield
     import redis
 
-    redis.Redis.from_url(settings.REDIS_URL).delete(servers.TEST_QUEUE)
+    from emotion.research.shares import queue_keys
+
+    redis.Redis.from_url(settings.REDIS_URL).delete(*queue_keys(servers.TEST_QUEUE))   # one list per fair-share level
 
 
 @pytest.fixture(scope="session")

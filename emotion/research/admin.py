@@ -231,7 +231,7 @@ class AnalysisAdmin(admin.ModelAdmin):
     def rerun_selected(self, request, queryset):
         try:
             # a purged original has nothing to analyse: left alone, counted as skipped
-            done = [services.rerun(a) for a in queryset if a.finished and a.file]
+            done = [services.rerun(a, bounded=False) for a in queryset if a.finished and a.file]
         except services.QueueUnavailable as exc:
             return self.message_user(request, str(exc), messages.ERROR)
         skipped = queryset.count() - len(done)

@@ -44,6 +44,11 @@ def _unavailable(exc: services.QueueUnavailable) -> Response:
     return Response({"detail": str(exc)}, status=status.HTTP_503_SERVICE_UNAVAILABLE, headers={"Retry-After": "60"})
 
 
+def _busy(exc: services.Busy) -> Response:
+    """429 (the user's share is used up) or 503 (the server is busy), saying when to try again."""
+    return Response({"detail": str(exc)}, status=exc.status, headers={"Retry-After": str(exc.retry_after)})
+
+
 def _refused(exc: services.Refused) -> ValidationError:
     return ValidationError({exc.field or "detail": [str(exc)]})
 
@@ -90,7 +95,11 @@ class AnalysisViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.D
                    400: OpenApiResponse(description="the upload was refused; the field named says why (several "
                                                     "files in one request are refused: send one per request)"),
                    403: OpenApiResponse(description="you may view the study but not upload into it"),
-                   503: OpenApiResponse(description="the job queue is unavailable; nothing was stored")})
+                   429: OpenApiResponse(description="your share is used up: too many files in the last minute, "
+                                                    "analyses queued or running, or uploads being checked at once; "
+                                                    "Retry-After says when to try again; nothing was stored"),
+                   503: OpenApiResponse(description="the job queue is unavailable, or the server is busy checking "
+                                                    "other uploads (Retry-After); nothing was stored")})
     def create(self, request):
         try:
             refuse_oversized_request(request.META.get("CONTENT_LENGTH"))
@@ -105,6 +114,7 @@ class AnalysisViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.D
         data = form.validated_data
         study = self._study_to_upload_into(data.get("study"))
         try:
+            services.count_uploads(request.user, 1)       # the same count as the upload page's
             analysis = services.create_analysis(request.user, data["file"], data.get("title", ""),
                                                 data.get("notes", ""), data.get("frame_step"), study=study,
                                                 participant=data.get("participant", ""),
@@ -115,6 +125,8 @@ class AnalysisViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.D
             raise ValidationError({"file": [str(exc)]})
         except services.QueueUnavailable as exc:
             return _unavailable(exc)
+        except services.Busy as exc:
+            return _busy(exc)
         body = AnalysisSerializer(analysis, context={"request": request}).data
         return Response(body, status=status.HTTP_201_CREATED, headers={"Location": body["url"]})
 
@@ -156,6 +168,8 @@ class AnalysisViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.D
 
     @extend_schema(request=None, responses={202: AnalysisSerializer, 409: OpenApiResponse(description="still queued or running"),
                                             403: OpenApiResponse(description="you may view it only"),
+                                            429: OpenApiResponse(description="its owner has as many analyses "
+                                                                             "queued or running as one user may"),
                                             503: OpenApiResponse(description="the job queue is unavailable")})
     @action(detail=True, methods=["post"])
     def rerun(self, request, pk=None):
@@ -170,6 +184,8 @@ class AnalysisViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.D
             return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
         except services.QueueUnavailable as exc:
             return _unavailable(exc)
+        except services.Busy as exc:
+            return _busy(exc)
         return Response(AnalysisSerializer(analysis, context={"request": request}).data, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(responses={(200, "text/csv"): OpenApiTypes.STR},

@@ -15,6 +15,7 @@ from django.utils import timezone
 from fersite.badtext import bad_character
 
 from .models import Analysis, Condition, Participant, Study, StudyMember
+from .shares import Busy, check_jobs, count_uploads, user_probe  # noqa: F401 - Busy, count_uploads: for the callers
 from .validation import UploadRefused, inspect_upload
 
 log = logging.getLogger(__name__)
@@ -80,13 +81,18 @@ def create_analysis(owner, upload: UploadedFile, title: str = "", notes: str = "
     Checking and storing happen outside the transaction: on SQLite a transaction holds the write lock,
     and workers writing progress must not wait for a large file to be probed and copied.
     QueueUnavailable when the job cannot be queued: then neither the row nor the file is kept.
-    In a study, the participant code and condition name are created when new (Refused if malformed)."""
+    Busy (shares.py) when the owner has as many analyses queued or running as one user may, or as many
+    probes in flight, or this process has no probe turn free: nothing is stored, the message says when
+    to try again. In a study, the participant code and condition name are created when new (Refused if
+    malformed)."""
     step = int(frame_step or 1)
     if not 1 <= step <= MAX_FRAME_STEP:
         raise UploadRefused(f"The frame step must be between 1 and {MAX_FRAME_STEP}.")
     participant, condition = _study_key("participant", study, participant), _study_key("condition", study, condition)
     require_queue()
-    facts = inspect_upload(upload)
+    check_jobs(owner)                       # before the probe: a user at the bound costs no probing
+    with user_probe(owner):
+        facts = inspect_upload(upload)
     analysis = Analysis(
         owner=owner, title=title.strip()[:200], notes=notes, kind=facts.kind, media_format=facts.media_format,
         original_name=(upload.name or "upload")[-255:], size_bytes=upload.size, frame_step=step,
@@ -119,14 +125,18 @@ class OriginalGone(Exception):
                          "be run again; its results are kept.")
 
 
-def rerun(analysis: Analysis) -> Analysis:
+def rerun(analysis: Analysis, bounded: bool = True) -> Analysis:
     """Analyse again with the current model. The old results stay until the new ones replace them.
-    OriginalGone when the upload was purged; QueueUnavailable when the job cannot be queued: both
-    checked first, so the analysis is left as it was; if sending fails after the commit, it ends
-    failed with a message saying to re-run it."""
+    OriginalGone when the upload was purged; QueueUnavailable when the job cannot be queued; Busy when
+    its owner (whose turn the job takes) has as many analyses queued or running as one user may, unless
+    not ``bounded`` (the admin's deliberate re-runs; their jobs still wait their owner's turn). All
+    checked first, so the analysis is left as it was; if sending fails after the commit, it ends failed
+    with a message saying to re-run it."""
     if not analysis.file:
         raise OriginalGone()
     require_queue()
+    if bounded:
+        check_jobs(analysis.owner)
 
     def undo():
         Analysis.objects.filter(pk=analysis.pk, run_id=analysis.run_id).update(

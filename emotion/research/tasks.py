@@ -1,5 +1,7 @@
 """Celery tasks. acks_late with reject_on_worker_lost (settings) puts a job back on the queue when the
-worker running it dies; run_analysis is idempotent, so the second delivery finishes the job once."""
+worker running it dies; run_analysis is idempotent, so the second delivery finishes the job once.
+Every sending of a job (an upload, a re-run, liveness.py's and requeue_stuck's requeues) goes through
+FairTask, which gives it its owner's fair-share priority (emotion/research/shares.py)."""
 
 from __future__ import annotations
 
@@ -8,14 +10,14 @@ import os
 import time
 
 import torch
-from celery import shared_task
+from celery import Task, shared_task
 from celery.signals import worker_process_init, worker_ready
 
 from emotion.runtime import get_engine
 from fersite import metrics
 from fersite.logcontext import about
 
-from . import liveness
+from . import liveness, shares
 from .runner import run_analysis
 
 log = logging.getLogger(__name__)
@@ -32,7 +34,18 @@ def _load_model(**_):
     get_engine()
 
 
-@shared_task(name="research.analyse", acks_late=True, reject_on_worker_lost=True)
+class FairTask(Task):
+    """Sends each job with its owner's fair-share priority, whoever sends it, so the callers keep
+    calling ``delay`` and no path can skip the turns. A redelivered message keeps the priority it
+    was sent with (kombu restores it to its level's list)."""
+
+    def apply_async(self, args=None, kwargs=None, **options):
+        if options.get("priority") is None and args:
+            options["priority"] = shares.priority_for(args[0])
+        return super().apply_async(args, kwargs, **options)
+
+
+@shared_task(name="research.analyse", base=FairTask, acks_late=True, reject_on_worker_lost=True)
 def analyse(analysis_id: int, run_id: str) -> str:
     with about(analysis=analysis_id), liveness.holding(analysis_id, run_id) as mine:
         if not mine:

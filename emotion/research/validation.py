@@ -26,6 +26,8 @@ from django.core.files.uploadedfile import UploadedFile
 
 from emotion.ml.media import image_format
 
+from .shares import probe_turn
+
 log = logging.getLogger(__name__)
 
 
@@ -153,8 +155,9 @@ def inspect_upload(upload: UploadedFile) -> MediaFacts:
 
 
 def run_probe(path: str, kind: str) -> dict:
-    """The answer of emotion.research.probe for one file, run in its own process with the site's limits.
-    A probe that dies (out of its memory, a decoder crash) or runs out of time answers
+    """The answer of emotion.research.probe for one file, run in its own process with the site's limits,
+    once one of this process' probe turns is free (shares.Busy, a 503, when none frees in time). A probe
+    that dies (out of its memory, a decoder crash) or runs out of time answers
     ``{"ok": false, "code": "probe_failed" | "timeout"}``; this process is never at risk."""
     cmd = [sys.executable, "-m", "emotion.research.probe", str(path), "--kind", kind,
            "--max-image-pixels", str(settings.FER_MAX_IMAGE_PIXELS),
@@ -170,8 +173,9 @@ def run_probe(path: str, kind: str) -> dict:
            "OPENCV_IO_MAX_IMAGE_PIXELS": str(settings.FER_MAX_IMAGE_PIXELS),
            "MALLOC_ARENA_MAX": "2", "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
     try:
-        done = subprocess.run(cmd, cwd=str(settings.BASE_DIR), env=env, stdin=subprocess.DEVNULL,
-                              capture_output=True, text=True, timeout=settings.FER_PROBE_SECONDS)
+        with probe_turn():          # at most FER_PROBES_PER_PROCESS of these at once; Busy when none frees
+            done = subprocess.run(cmd, cwd=str(settings.BASE_DIR), env=env, stdin=subprocess.DEVNULL,
+                                  capture_output=True, text=True, timeout=settings.FER_PROBE_SECONDS)
     except subprocess.TimeoutExpired:
         return {"ok": False, "code": "timeout"}
     lines = [line for line in done.stdout.splitlines() if line.startswith("{")]

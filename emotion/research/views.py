@@ -61,17 +61,33 @@ def analysis_list(request):
 
 
 def _limits() -> dict:
-    return {"max_mb": settings.FER_MAX_UPLOAD_MB, "max_minutes": settings.FER_MAX_VIDEO_SECONDS / 60}
+    return {"max_mb": settings.FER_MAX_UPLOAD_MB, "max_minutes": settings.FER_MAX_VIDEO_SECONDS / 60,
+            "max_files": settings.FER_FILES_PER_PAGE_UPLOAD, "max_jobs": settings.FER_JOBS_PER_USER}
 
 
 def upload(request, study: Study = None):
     """The upload form of the analyses list, and of a study's page (with a participant and a condition).
-    The caller has checked that the user may upload into ``study``."""
+    The caller has checked that the user may upload into ``study``.
+
+    Unlike the API (one file a request) a page upload may carry several files, the way a file chooser
+    picks them, but at most FER_FILES_PER_PAGE_UPLOAD; each counts against the per-user upload window
+    the API's uploads count against too, and against the jobs a user may have queued or running
+    (shares.py). Those are checked for the whole request first: refused, nothing is stored."""
     back = reverse("research:study", args=[study.pk]) if study else reverse("research:list")
     files = request.FILES.getlist("files")
     if not files:
         messages.error(request, "Choose at least one image or video to upload.")
         return _go(request, back)
+    cap = settings.FER_FILES_PER_PAGE_UPLOAD
+    if len(files) > cap:
+        messages.error(request, f"{len(files)} files were chosen; one upload may carry at most {cap}. Nothing was "
+                                f"stored: send them in groups of {cap} or fewer.")
+        return _go(request, back)
+    try:
+        services.check_jobs(request.user, len(files))
+        services.count_uploads(request.user, len(files))
+    except services.Busy as exc:
+        return _stopped(request, exc, [], files, study)
     title, notes = request.POST.get("title", ""), request.POST.get("notes", "")
     keys = {"participant": request.POST.get("participant", ""), "condition": request.POST.get("condition", "")}
     try:
@@ -90,8 +106,8 @@ def upload(request, study: Study = None):
             return _go(request, back)
         except UploadRefused as exc:
             messages.error(request, f"{f.name}: {exc}")
-        except services.QueueUnavailable as exc:
-            return _unavailable(request, exc, created, files[i:], study)
+        except (services.QueueUnavailable, services.Busy) as exc:
+            return _stopped(request, exc, created, files[i:], study)
     if created:
         message = f"{len(created)} file{'s' if len(created) > 1 else ''} queued for analysis"
         if study:       # the form empties again: say what the files were filed under
@@ -105,24 +121,28 @@ def upload(request, study: Study = None):
     return _go(request, target)
 
 
-def _unavailable(request, exc, created: list, left: list, study: Study = None):
-    """503: the job queue cannot be reached. Nothing of the files left was stored (a file queued
-    before the queue went away stays queued)."""
+def _stopped(request, exc, created: list, left: list, study: Study = None):
+    """The upload stopped: 503 when the job queue cannot be reached or the server is busy probing, 429
+    when the user's share is used up (services.Busy), with Retry-After. Nothing of the files left was
+    stored (a file queued before that stays queued)."""
+    status, retry = (exc.status, exc.retry_after) if isinstance(exc, services.Busy) else (503, 60)
     message = str(exc)
     if created:
         message += (f" {len(created)} file{'s were' if len(created) > 1 else ' was'} queued before that; "
                     f"{', '.join(f.name for f in left)} {'were' if len(left) > 1 else 'was'} not stored.")
     if request.headers.get("X-Requested-With") == "XMLHttpRequest":
-        return JsonResponse({"detail": message}, status=503, headers={"Retry-After": "60"})
+        # "queued": the page says "Nothing was stored" only when nothing was
+        return JsonResponse({"detail": message, "queued": len(created)}, status=status,
+                            headers={"Retry-After": str(retry)})
     messages.error(request, message)
     if study is not None:
         from .study_views import study_page
 
-        response = study_page(request, study, status=503)
+        response = study_page(request, study, status=status)
     else:
         page = Paginator(visible_analyses(request.user), 25).get_page(1)
-        response = render(request, "research/list.html", {"page": page, "limits": _limits()}, status=503)
-    response["Retry-After"] = "60"
+        response = render(request, "research/list.html", {"page": page, "limits": _limits()}, status=status)
+    response["Retry-After"] = str(retry)
     return response
 
 
@@ -281,7 +301,7 @@ def rerun(request, pk: int):
         try:
             services.rerun(analysis)
             messages.success(request, "Queued again with the current model.")
-        except (services.QueueUnavailable, services.OriginalGone) as exc:
+        except (services.QueueUnavailable, services.OriginalGone, services.Busy) as exc:
             messages.error(request, str(exc))
     return redirect(analysis)
 

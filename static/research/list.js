@@ -34,7 +34,7 @@
       let reply = {};
       try { reply = JSON.parse(xhr.responseText); } catch (e) { /* not our JSON */ }
       if (xhr.status === 200 && reply.redirect) { window.location.assign(reply.redirect); return; }
-      fail(reply.detail ? `${reply.detail} Nothing was stored.`
+      fail(reply.detail ? (reply.queued ? reply.detail : `${reply.detail} Nothing was stored.`)
                         : `The upload failed (HTTP ${xhr.status}). Nothing was stored; try again.`);
     };
     xhr.onerror = () => fail("The connection was lost during the upload. Nothing was stored; try again.");
