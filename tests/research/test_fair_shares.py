@@ -76,8 +76,24 @@ def test_the_page_and_the_api_count_uploads_against_one_window(researcher, other
     assert post_file(api_for(other_researcher), photos[5]).status_code == 201      # a share is per user
 
 
+@pytest.fixture
+def held_queue():
+    """Jobs sent to a queue no worker reads: a worker started by an earlier test of the same run would
+    otherwise finish these tiny photos between two uploads, and they would no longer count."""
+    import redis
+    from django.conf import settings
+
+    from fersite.celery import app
+
+    before, held = app.conf.task_default_queue, f"{servers.TEST_QUEUE}-held"
+    app.conf.task_default_queue = held
+    yield held
+    app.conf.task_default_queue = before
+    redis.Redis.from_url(settings.REDIS_URL).delete(*shares.queue_keys(held))
+
+
 @override_settings(FER_JOBS_PER_USER=2)
-def test_analyses_queued_or_running_are_bounded_per_user(researcher, other_researcher, photos):
+def test_analyses_queued_or_running_are_bounded_per_user(researcher, other_researcher, photos, held_queue):
     api = api_for(researcher)
     first, second = (post_file(api, p) for p in photos[:2])
     assert first.status_code == second.status_code == 201

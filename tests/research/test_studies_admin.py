@@ -74,7 +74,7 @@ def test_admin_baseline_moves_to_the_new_one(admin_client, study):
     new = Analysis.objects.create(owner=study.owner, kind="image", original_name="b.jpg", size_bytes=1,
                                   media_format="jpeg", file="uploads/b.jpg", study=study, participant=p01)
     form = {"owner": study.owner.pk, "title": "b", "notes": "", "study": study.pk, "participant": p01.pk,
-            "condition": "", "tags": '["calm"]', "is_baseline": "on", "frame_step": 1}
+            "condition": "", "tags": "calm", "is_baseline": "on", "frame_step": 1}
     res = admin_client.post(f"/admin/research/analysis/{new.pk}/change/", form)
     assert res.status_code == 302, res.context["adminform"].form.errors
     old.refresh_from_db()
