@@ -19,6 +19,7 @@ from __future__ import annotations
 from typing import List, Optional, Sequence
 
 from emotion.ml import EMOTIONS
+from emotion.ml.results import counts
 
 # A pause longer than this (camera stalled, tab hidden) does not count as time in an emotion.
 MAX_GAP_SECONDS = 1.0
@@ -31,7 +32,7 @@ def main_face(faces: Sequence[dict]) -> Optional[dict]:
 
 def is_reliable(face: dict) -> bool:
     """A reply face without the flag (an engine older than the quality fields) counts as reliable."""
-    return face.get("reliable") is not False
+    return counts(face.get("reliable"))
 
 
 def unreliable_points(timeline: Sequence[dict]) -> int:

@@ -24,6 +24,13 @@ Box = Tuple[int, int, int, int]
 DETECTED, TRACKED = "detected", "tracked"
 SOURCES = (DETECTED, TRACKED)
 
+def counts(reliable) -> bool:
+    """Which results count in shares, means, statistics and agreement: every one not flagged unreliable.
+    ``None`` (a result stored before the flag existed) counts. The one statement of the rule: the ORM's
+    form is research/statistics.py's USED, the pages' is ferCounts in static/live/colors.js."""
+    return reliable is not False
+
+
 QUALITY_FIELDS = ("source", "face_size", "sharpness", "brightness", "noise", "confidence", "reliable")
 # The flat row: CSV columns, JSON results, API rows and stored results, in this order. ``dominant`` is
 # the label shown (held with hysteresis, labelling.py); ``top`` the most probable emotion of the
