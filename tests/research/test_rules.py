@@ -64,3 +64,25 @@ def test_valence_is_the_same_in_study_exports_live_exports_and_the_database(rese
     session = LiveSession(user=researcher, timeline=[{"t": 0.0, "p": [probs[e] for e in probs], "d": "happy", "r": 1}])
     live = next(points(session))["valence"]
     assert valence(probs) == pytest.approx(0.3) and in_db == pytest.approx(0.3) and live == pytest.approx(0.3)
+
+
+@pytest.mark.django_db
+def test_field_lengths_are_the_same_in_the_database_the_api_and_the_forms(client, researcher):
+    """The title's 200 characters were written six times."""
+    from emotion.research import serializers
+    from emotion.research.models import FIELD_LIMITS, Condition, Participant, Study
+
+    assert Analysis._meta.get_field("title").max_length == FIELD_LIMITS["title"]
+    assert Study._meta.get_field("name").max_length == FIELD_LIMITS["title"]
+    assert Participant._meta.get_field("code").max_length == FIELD_LIMITS["code"]
+    assert Condition._meta.get_field("name").max_length == FIELD_LIMITS["condition"]
+    assert serializers.AnalysisEditSerializer().fields["title"].max_length == FIELD_LIMITS["title"]
+    client.force_login(researcher)
+    study = Study.objects.create(owner=researcher, name="s")
+    fields = (("title", "title"), ("participant", "code"), ("condition", "condition"))
+    for page, names in (("/analyses/", fields), (f"/analyses/studies/{study.pk}/", fields),
+                        ("/analyses/studies/", (("name", "title"),))):
+        html = client.get(page).content.decode()
+        for name, key in names:
+            for found in re.findall(rf'name="{name}"[^>]*?maxlength="([^"]+)"', html):
+                assert found == str(FIELD_LIMITS[key]), (page, name, found)
