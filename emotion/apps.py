@@ -6,7 +6,12 @@ class EmotionConfig(AppConfig):
     verbose_name = "Emotion recognition"
 
     def ready(self):
+        from django.conf import settings
+
         from fersite import health
+
+        for folder in settings.FER_FOLDERS:       # settings name them; made here, once Django starts
+            folder.mkdir(parents=True, exist_ok=True)
 
         def model_loaded() -> None:
             from .runtime import get_engine
