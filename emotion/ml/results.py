@@ -22,7 +22,7 @@ Box = Tuple[int, int, int, int]
 # How a box was found in its frame: the face detector confirmed a face there (a full-frame scan or a
 # search near the face's last box), or only the tracker's template matching held it.
 DETECTED, TRACKED = "detected", "tracked"
-SOURCES = (DETECTED, TRACKED)
+
 
 def counts(reliable) -> bool:
     """Which results count in shares, means, statistics and agreement: every one not flagged unreliable.
