@@ -107,9 +107,8 @@ class SessionRecorder:
             self.timeline = thinned(self.timeline, self.step)
 
     def fields(self) -> dict:
-        """The session's figures, by LiveSession field name. ``frames_reliable`` has no column of its own
-        (a model attribute set from it is not saved); a stored session keeps reliability in the
-        timeline's "r" flags."""
+        """The session's figures, by LiveSession field name; each point of the timeline also keeps its
+        reliability (the "r" flag)."""
         duration = max(self.end - self.start, 0.0)
         face_time = sum(self.seconds.values())
         return {
