@@ -1,8 +1,9 @@
 """Health for load balancers and orchestrators: is the process up, and can it serve.
 
 ``/healthz`` answers 200 while the process runs, touching nothing else. ``/readyz`` answers 200 only
-when the database answers, the job queue (Redis) answers and the model is loaded (loaded here if it
-was not yet, so a process that passes is warm); otherwise 503 naming what failed. Both are plain
+when every check passes: the database here, and what the apps register when they load (the research
+app: the job queue answers; the emotion app: the model is loaded, here if it was not yet, so a
+process that passes is warm); otherwise 503 naming what failed. Both are plain
 JSON and cost no session or database write.
 """
 
@@ -27,19 +28,13 @@ def _database() -> None:
         cursor.execute("SELECT 1")
 
 
-def _queue() -> None:
-    from emotion.research.services import require_queue
-
-    require_queue()
+CHECKS = {"database": _database}
 
 
-def _model() -> None:
-    from emotion.runtime import get_engine
-
-    get_engine()
-
-
-CHECKS = {"database": _database, "queue": _queue, "model": _model}
+def register(name: str, check) -> None:
+    """An app's readiness check (AppConfig.ready): ``check()`` raises when the app cannot serve. The
+    configuration imports no app; the apps come to it."""
+    CHECKS[name] = check
 
 
 @never_cache

@@ -45,7 +45,7 @@ def live_error(code: str) -> None:
 
 
 # --- jobs, shared through Redis -------------------------------------------------------------------------
-def _redis():
+def redis_client():
     import redis
 
     return redis.Redis.from_url(settings.CELERY_BROKER_URL, socket_connect_timeout=0.5, socket_timeout=0.5)
@@ -59,7 +59,7 @@ def job_finished(outcome: str, seconds: float) -> None:
     """Called by the worker when a job ends; a Redis outage costs the figure, never the job."""
     kind = outcome.split(":", 1)[0]
     try:
-        pipe = _redis().pipeline()
+        pipe = redis_client().pipeline()
         pipe.hincrby(_key(), f"outcome:{kind}", 1)
         if kind == "done":
             for le in JOB_BUCKETS:
@@ -72,34 +72,19 @@ def job_finished(outcome: str, seconds: float) -> None:
         log.warning("job metrics not recorded: %s", exc)
 
 
-class SharedCollector:
-    """Read at scrape time: the queue, the analyses per status, and the jobs' counters in Redis."""
+class JobCollector:
+    """Read at scrape time: the jobs' counters in Redis (job_finished). The apps register collectors of
+    their own (the research app: analyses by status and the queue's length)."""
 
     def describe(self):
-        return []          # nothing read at registration (the database may not exist yet)
+        return []          # nothing read at registration
 
     def collect(self):
-        from django.db.models import Count
-
-        from emotion.research.models import Analysis
-        from emotion.research.shares import queue_keys
-
-        statuses = GaugeMetricFamily("fer_analyses", "Analyses by status", labels=["status"])
-        counts = dict(Analysis.objects.values_list("status").annotate(n=Count("id")).values_list("status", "n"))
-        for status in Analysis.Status.values:
-            statuses.add_metric([status], counts.get(status, 0))
-        yield statuses
         try:
-            r = _redis()
-            # one list per fair-share level (emotion/research/shares.py)
-            pipe = r.pipeline(transaction=False)
-            for name in queue_keys(settings.CELERY_TASK_DEFAULT_QUEUE):
-                pipe.llen(name)
-            queued, raw = sum(pipe.execute()), r.hgetall(_key())
+            raw = redis_client().hgetall(_key())
         except Exception as exc:             # noqa: BLE001 - the page still answers, without these
             log.warning("metrics: Redis unreachable: %s", exc)
             return
-        yield GaugeMetricFamily("fer_job_queue_length", "Jobs waiting in the broker's queue", value=queued)
         values = {k.decode(): float(v) for k, v in raw.items()}
         outcomes = CounterMetricFamily("fer_jobs", "Analysis jobs finished, by outcome", labels=["outcome"])
         for name, value in sorted(values.items()):
@@ -111,7 +96,7 @@ class SharedCollector:
                                     sum_value=values.get("sum", 0.0))
 
 
-REGISTRY.register(SharedCollector())
+REGISTRY.register(JobCollector())
 
 
 def _networks():

@@ -5,7 +5,15 @@ TLS proxy the # SECURITY block's variables; nothing is required to run locally.
 """
 
 import os
+import socket
 from pathlib import Path
+
+from celery.schedules import crontab
+
+# The engine reads the same pixel limits (FER_MAX_IMAGE_PIXELS, FER_MAX_VIDEO_PIXELS); importing it first
+# also sets OpenCV's own limit before anything in a Django process loads OpenCV.
+from emotion.ml import MAX_IMAGE_PIXELS as FER_MAX_IMAGE_PIXELS  # noqa: F401 - a setting, read by name
+from emotion.ml import MAX_VIDEO_PIXELS as FER_MAX_VIDEO_PIXELS  # noqa: F401
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -50,13 +58,18 @@ INSTALLED_APPS = [
     "emotion.privacy",
 ]
 
+# One list, in the order requests meet it; the blocks below say what each of ours is for.
 MIDDLEWARE = [
+    "fersite.metrics.ServerErrorMetricsMiddleware",        # METRICS: counts the 5xx answers, first
     "django.middleware.security.SecurityMiddleware",
+    "fersite.csp.ContentSecurityPolicyMiddleware",         # SECURITY: this site's own scripts only
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "fersite.badtext.BadTextMiddleware",                   # LIMITS PER CLIENT: refused text, a 400
+    "fersite.throttle.LoginThrottleMiddleware",            # ... and locked-out sign-ins, a 429
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -101,7 +114,6 @@ else:
     # runs in WAL mode (readers never wait for the worker's writes) with a generous lock timeout.
     SQLITE_PATH = Path(DATABASE_URL[len("sqlite:///"):] if DATABASE_URL.startswith("sqlite:///")
                        else BASE_DIR / "var" / "db.sqlite3")
-    SQLITE_PATH.parent.mkdir(parents=True, exist_ok=True)
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
@@ -132,7 +144,10 @@ STATICFILES_DIRS = [BASE_DIR / "static", ("vendor/chartjs", BASE_DIR / "node_mod
 # WhiteNoise serves static files from the finders as well, so daphne needs no collectstatic step.
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
+# With DEBUG off WhiteNoise indexes STATIC_ROOT at start-up (and warns while it is missing); the pages'
+# own files still come from the finders, so no collectstatic step is needed.
 STATIC_ROOT = BASE_DIR / "var" / "staticfiles"
+
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "var" / "media"))
 # Uploads go through Django's storage API ("default"): swap the backend for object storage.
@@ -143,7 +158,8 @@ STORAGES = {
 # Big uploads stream to this folder, never into memory; Django deletes each temporary file when its
 # request ends.
 FILE_UPLOAD_TEMP_DIR = Path(os.environ.get("FER_UPLOAD_TEMP_DIR", BASE_DIR / "var" / "upload-tmp"))
-FILE_UPLOAD_TEMP_DIR.mkdir(parents=True, exist_ok=True)
+# Folders the site writes to: made when Django starts (emotion/apps.py), not when settings are read.
+FER_FOLDERS = [STATIC_ROOT, FILE_UPLOAD_TEMP_DIR, *([SQLITE_PATH.parent] if "SQLITE_PATH" in globals() else [])]
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10_485_760
 
@@ -161,10 +177,7 @@ FER_MAX_VIDEO_SECONDS = float(os.environ.get("FER_MAX_VIDEO_SECONDS", 1800))
 # One request of the upload page may carry several files; anything larger is refused unread.
 FER_MAX_REQUEST_MB = float(os.environ.get("FER_MAX_REQUEST_MB", 2 * FER_MAX_UPLOAD_MB))
 # Pixels, read from each file's header before any pixel is decoded: images (FER_MAX_IMAGE_PIXELS, 50
-# million) and video frames (FER_MAX_VIDEO_PIXELS, 3840x2160). The engine reads the same variables;
-# importing it here also sets OpenCV's own limit before anything in a Django process loads OpenCV.
-from emotion.ml import MAX_IMAGE_PIXELS as FER_MAX_IMAGE_PIXELS  # noqa: E402
-from emotion.ml import MAX_VIDEO_PIXELS as FER_MAX_VIDEO_PIXELS  # noqa: E402
+# million) and video frames (FER_MAX_VIDEO_PIXELS, 3840x2160), imported at the top from the engine.
 # Uploads are probed in a process of their own (emotion/research/probe.py), capped in memory (MB
 # beyond what its libraries take) and in time (s): a hostile file can at worst kill that process.
 FER_PROBE_MEMORY_MB = float(os.environ.get("FER_PROBE_MEMORY_MB", 1536))
@@ -212,12 +225,6 @@ if FER_BEHIND_TLS_PROXY:
     SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
     if not SECURE_HSTS_PRELOAD:
         SILENCED_SYSTEM_CHECKS = ["security.W021"]
-# With DEBUG off WhiteNoise indexes STATIC_ROOT at start-up (and warns while it is missing); the pages'
-# own files still come from the finders, so no collectstatic step is needed.
-STATIC_ROOT.mkdir(parents=True, exist_ok=True)
-# A Content-Security-Policy on every response: this site's own scripts only (fersite/csp.py).
-MIDDLEWARE.insert(MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
-                  "fersite.csp.ContentSecurityPolicyMiddleware")
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -249,9 +256,7 @@ SPECTACULAR_SETTINGS = {
 }
 
 # This process' host in logs, the live socket's hello and metrics (several web hosts behind one balancer).
-import socket as _socket  # noqa: E402
-
-FER_SERVER_NAME = os.environ.get("FER_SERVER_NAME") or _socket.gethostname()
+FER_SERVER_NAME = os.environ.get("FER_SERVER_NAME") or socket.gethostname()
 
 # LOGGING: every line names its host and, where it has one, the analysis or live session it is about
 # (fersite/logcontext.py). To standard error: run.sh sends the worker's to var/log/celery.log.
@@ -268,7 +273,6 @@ LOGGING = {
 # METRICS: Prometheus at /metrics, answered only to these networks (comma-separated CIDRs; anyone else
 # gets a 404). Behind the proxy daphne sees the client's own address, so keep this to the scraper's.
 FER_METRICS_NETWORKS = os.environ.get("FER_METRICS_NETWORKS", "127.0.0.0/8,::1/128")
-MIDDLEWARE.insert(0, "fersite.metrics.ServerErrorMetricsMiddleware")
 
 # REDIS: the Celery broker and the channel layer.
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -369,8 +373,7 @@ FER_LIVE_MAX_BUSY_PER_IP = int(os.environ.get("FER_LIVE_MAX_BUSY_PER_IP", 2))
 FER_LIVE_MAX_STORED_PER_IP_HOUR = int(os.environ.get("FER_LIVE_MAX_STORED_PER_IP_HOUR", 30))
 # Refused text (NUL, control characters) in any form field or query parameter: a 400 naming the field;
 # sign-ins of a locked-out client: a 429 before any password is checked.
-_after_auth = MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1
-MIDDLEWARE[_after_auth:_after_auth] = ["fersite.badtext.BadTextMiddleware", "fersite.throttle.LoginThrottleMiddleware"]
+# (both in MIDDLEWARE, after authentication)
 
 # RETENTION AND PRIVACY (emotion/privacy/): how long things are kept, in days from their upload (an
 # analysis' annotated media: from its end; a live session: from its start); 0 keeps them for ever.
@@ -387,8 +390,6 @@ FER_RETAIN_RESULTS_DAYS = int(os.environ.get("FER_RETAIN_RESULTS_DAYS", 0))
 # Stored live sessions are a visitor's try-out, mostly anonymous: a month.
 FER_RETAIN_LIVE_DAYS = int(os.environ.get("FER_RETAIN_LIVE_DAYS", 30))
 # Celery beat (started by the run scripts) runs the purge once a day, at a quiet hour.
-from celery.schedules import crontab  # noqa: E402
-
 CELERY_BEAT_SCHEDULE = {
     "retention-purge": {"task": "privacy.purge_expired", "schedule": crontab(hour=3, minute=30)},
 }

@@ -7,7 +7,7 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView
 
 from fersite.health import healthz, readyz
-from fersite.media import stored_media
+from emotion.stored_media import stored_media
 from fersite.metrics import metrics_view
 
 # Django's account pages, less password reset: it sends mail, and this site has no mail server set

@@ -21,15 +21,11 @@ from django.utils.text import slugify
 from emotion.ml import EMOTIONS
 from emotion.ml.export import safe_row
 from emotion.ml.results import top_emotion
+from emotion.ml.valence import valence
 
 from .models import LiveSession
 
-NEGATIVE = ("angry", "disgust", "fear", "sad")
 COLUMNS = ("t", *EMOTIONS, "dominant", "top", "valence", "confidence", "reliable", "face")
-
-
-def valence(probs: dict) -> float:
-    return round(probs["happy"] - max(probs[e] for e in NEGATIVE), 4)
 
 
 def points(session: LiveSession) -> Iterator[dict]:
@@ -42,7 +38,7 @@ def points(session: LiveSession) -> Iterator[dict]:
         probs = dict(zip(EMOTIONS, p))
         top = top_emotion(probs)
         yield {"t": point["t"], **probs, "dominant": point.get("d") or top, "top": top,
-               "valence": valence(probs), "confidence": point.get("c"), "reliable": point.get("r", 1) != 0, "face": 1}
+               "valence": round(valence(probs), 4), "confidence": point.get("c"), "reliable": point.get("r", 1) != 0, "face": 1}
 
 
 def facts(session: LiveSession) -> dict:

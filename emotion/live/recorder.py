@@ -19,6 +19,7 @@ from __future__ import annotations
 from typing import List, Optional, Sequence
 
 from emotion.ml import EMOTIONS
+from emotion.ml.results import counts
 
 # A pause longer than this (camera stalled, tab hidden) does not count as time in an emotion.
 MAX_GAP_SECONDS = 1.0
@@ -31,7 +32,7 @@ def main_face(faces: Sequence[dict]) -> Optional[dict]:
 
 def is_reliable(face: dict) -> bool:
     """A reply face without the flag (an engine older than the quality fields) counts as reliable."""
-    return face.get("reliable") is not False
+    return counts(face.get("reliable"))
 
 
 def unreliable_points(timeline: Sequence[dict]) -> int:
@@ -106,9 +107,8 @@ class SessionRecorder:
             self.timeline = thinned(self.timeline, self.step)
 
     def fields(self) -> dict:
-        """The session's figures, by LiveSession field name. ``frames_reliable`` has no column of its own
-        (a model attribute set from it is not saved); a stored session keeps reliability in the
-        timeline's "r" flags."""
+        """The session's figures, by LiveSession field name; each point of the timeline also keeps its
+        reliability (the "r" flag)."""
         duration = max(self.end - self.start, 0.0)
         face_time = sum(self.seconds.values())
         return {

@@ -95,7 +95,7 @@ def stream_choices(model, meta: dict, splits: dict, spec: ClipSpec) -> dict:
     mirror = views["single_view"]["macro_f1"] < views["mirror_averaged"]["macro_f1"] - 0.005
     ys = ys.numpy()
     short = {m: temporal_row(probs[mirror], ys, hysteresis_labels(probs[mirror], m, steps=0)) for m in MARGINS}
-    video = public_video_clips(model, meta, splits)
+    video = vb.public_video_clips(model, meta, splits)
     stream = video.lstm_probs(model)
     margins = {m: vb.method_row(stream, video.ys, m, steps=0) for m in MARGINS}
     best = max(r["macro_f1"] for r in margins.values())
@@ -105,15 +105,6 @@ def stream_choices(model, meta: dict, splits: dict, spec: ClipSpec) -> dict:
             "hysteresis": {str(m): r for m, r in margins.items()}, "hysteresis_on": "PublicTest video-like clips",
             "hysteresis_24_frame_clips": {str(m): r for m, r in short.items()}, "margin": margin,
             "label_rules": rules, "label_rule": label_rules.choose(rules)}
-
-
-def public_video_clips(model, meta: dict, splits: dict) -> vb.ClipSet:
-    """The video-like benchmark's PublicTest clips, for choices."""
-    spec = VideoSpec(**meta.get("stage2", {}).get("video", {}))
-    x, y = splits["PublicTest"]
-    feats, logits = cached_view_outputs(model, "PublicTest", prepare(x, meta["norm"]), spec.views, vb.PUBLIC_SEED,
-                                        engine_bf16())
-    return vb.ClipSet(feats, logits, y, vb.PUBLIC_SEED, spec)
 
 
 def evaluate(checkpoint: Path, data: str, baseline: Path | None = None) -> dict:
@@ -175,7 +166,7 @@ def video_comparison(model, meta: dict, splits: dict, baseline=None) -> dict:
     through the engine's shown-label rule; and whether this LSTM may ship. A baseline with another
     CNN reads the same clips (faces, views, labels) through its own CNN."""
     spec, bf16 = VideoSpec(**meta.get("stage2", {}).get("video", {})), engine_bf16()
-    public = public_video_clips(model, meta, splits)
+    public = vb.public_video_clips(model, meta, splits)
     alpha, _ = vb.choose_ema_alpha(public.cnn_probs(model), public.ys)
     x, y = splits["PrivateTest"]
 

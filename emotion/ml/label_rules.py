@@ -77,7 +77,7 @@ def public_probs(checkpoint: Path, data: str) -> tuple:
     """The CNN-LSTM's stream probabilities and the labels of the video-like PublicTest clips."""
     from .checkpoint import biases_for_stills_only, load_checkpoint
     from .data import load_fer2013
-    from .evaluate import public_video_clips
+    from .video_benchmark import public_video_clips
     from .train_common import DEFAULT_CACHE
 
     model, meta = load_checkpoint(checkpoint)

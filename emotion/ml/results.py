@@ -22,7 +22,14 @@ Box = Tuple[int, int, int, int]
 # How a box was found in its frame: the face detector confirmed a face there (a full-frame scan or a
 # search near the face's last box), or only the tracker's template matching held it.
 DETECTED, TRACKED = "detected", "tracked"
-SOURCES = (DETECTED, TRACKED)
+
+
+def counts(reliable) -> bool:
+    """Which results count in shares, means, statistics and agreement: every one not flagged unreliable.
+    ``None`` (a result stored before the flag existed) counts. The one statement of the rule: the ORM's
+    form is research/statistics.py's USED, the pages' is ferCounts in static/live/colors.js."""
+    return reliable is not False
+
 
 QUALITY_FIELDS = ("source", "face_size", "sharpness", "brightness", "noise", "confidence", "reliable")
 # The flat row: CSV columns, JSON results, API rows and stored results, in this order. ``dominant`` is

@@ -32,7 +32,7 @@ from .distill import Teachers, distillation_loss, mix_batch, soft_targets, weigh
 from .metrics import classification_report
 from .model import EmotionNet, ModelConfig
 from .normalize import METHODS, standardize
-from .train_common import (DEFAULT_CACHE, ConfigMismatch, config_dict, engine_bf16, load_resume, load_splits, log,  # noqa: F401
+from .train_common import (ConfigMismatch, config_dict, engine_bf16, load_resume, load_splits, log,
                            plain, predict_cnn, prepare, save_resume, setup_logging, training_subset)
 from .robustness import SEEDS
 from .soft_targets import SoftTargets

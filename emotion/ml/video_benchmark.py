@@ -22,9 +22,11 @@ from dataclasses import asdict
 import numpy as np
 import torch
 
+from .features import cached_view_outputs
 from .labelling import LABEL_MARGIN, LABEL_STEPS, hysteresis_labels
 from .metrics import classification_report
 from .sequences import VideoSpec, video_timelines
+from .train_common import engine_bf16, prepare
 
 # (frames per clip, clips): short detections up to a long session; PrivateTest and PublicTest alike
 # 1,000 long clips: with 200, the drift check's standard error was 0.35 points on PublicTest (per-clip
@@ -195,3 +197,12 @@ class ClipSet:
     def lstm_row(self, model) -> dict:
         """Scores of a model's CNN-LSTM, run frame by frame as a stream runs it."""
         return run_row(lambda f, lo: lstm_group_probs(model, f, lo), self.inputs, self.ys)
+
+
+def public_video_clips(model, meta: dict, splits: dict) -> "ClipSet":
+    """The benchmark's PublicTest clips for a checkpoint, for choices (evaluate, label_rules)."""
+    spec = VideoSpec(**meta.get("stage2", {}).get("video", {}))
+    x, y = splits["PublicTest"]
+    feats, logits = cached_view_outputs(model, "PublicTest", prepare(x, meta["norm"]), spec.views, PUBLIC_SEED,
+                                        engine_bf16())
+    return ClipSet(feats, logits, y, PUBLIC_SEED, spec)

@@ -24,7 +24,7 @@ import av
 import cv2
 import numpy as np
 
-from .media import NotDecodableError, OverLimitError, check_pixels, image_header
+from .media_checks import NotDecodableError, OverLimitError, check_pixels, image_header
 
 # Packets in a row the decoder may reject (a damaged stretch) before decoding stops there; OpenCV's
 # FFmpeg reader gives up after as many.

@@ -28,6 +28,7 @@ from collections import defaultdict
 from typing import Optional
 
 from emotion.ml import EMOTIONS
+from emotion.ml.results import counts
 
 from .models import FrameResult, HandLabels
 
@@ -212,7 +213,7 @@ def match(segments: list, results: list) -> tuple:
             if r is None:                            # that face is not on this frame
                 continue
             hit = True
-            if r["reliable"] is False:
+            if not counts(r["reliable"]):
                 unreliable += 1
                 continue
             pairs.append((s["label"], r["dominant"]))

@@ -124,14 +124,14 @@ def holding(analysis_id: int, run_id: str) -> Iterator[bool]:
             pass
 
 
-def requeue_orphans() -> int:
-    """Queue again the runs marked running whose process stopped beating. Returns how many."""
+def requeue_orphans(send) -> int:
+    """Queue again the runs marked running whose process stopped beating, with ``send(pk, run_id)``
+    (the job's sender, handed in by tasks.py so this module does not import it back). Returns how many."""
     import redis
     from django.db import close_old_connections
     from django.utils import timezone
 
     from .models import Analysis
-    from .tasks import analyse
 
     close_old_connections()
     before = timezone.now() - timedelta(seconds=ttl())
@@ -145,7 +145,7 @@ def requeue_orphans() -> int:
                 continue
             if Analysis.objects.filter(pk=pk, run_id=run_id, status=Analysis.Status.RUNNING).update(
                     status=Analysis.Status.QUEUED, queued_at=timezone.now(), progress=0.0):
-                analyse.delay(pk, str(run_id))
+                send(pk, str(run_id))
                 count += 1
                 log.warning("analysis %s: its worker stopped beating; queued again", pk)
     except redis.exceptions.RedisError as exc:
@@ -157,8 +157,9 @@ def requeue_orphans() -> int:
     return count
 
 
-def start_watch(**_) -> None:
-    """On a worker's start (Celery's worker_ready): one round now, then every FER_JOB_WATCH_SECONDS."""
+def start_watch(send) -> None:
+    """On a worker's start (tasks.py, on Celery's worker_ready): one round now, then every
+    FER_JOB_WATCH_SECONDS; ``send`` queues a job again."""
     global _watch
     if _watch is not None:
         return
@@ -166,7 +167,7 @@ def start_watch(**_) -> None:
 
     def loop():
         while True:
-            requeue_orphans()
+            requeue_orphans(send)
             time.sleep(every)
 
     _watch = threading.Thread(target=loop, name="fer-job-watch", daemon=True)

@@ -12,6 +12,13 @@ from django.utils import timezone
 
 from emotion.ml import EMOTIONS
 
+# The lengths of what people type, stated once: the columns below, the API's serializers, the services'
+# checks and the forms' maxlength (handed to templates as FIELD_LIMITS) all read these.
+TITLE_LENGTH = 200          # an analysis' title, a study's name
+CODE_LENGTH = 64            # a participant's code
+CONDITION_LENGTH = 100      # a condition's name
+FIELD_LIMITS = {"title": TITLE_LENGTH, "code": CODE_LENGTH, "condition": CONDITION_LENGTH}
+
 
 def upload_name(instance: "Analysis", filename: str) -> str:
     """A generated name: the user's file name is kept as metadata only, never as a path. The
@@ -25,7 +32,7 @@ class Study(models.Model):
     delete it; members see everything in it, editors may also upload, edit and re-run."""
 
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="owned_studies")
-    name = models.CharField(max_length=200)
+    name = models.CharField(max_length=TITLE_LENGTH)
     description = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -61,7 +68,7 @@ class Participant(models.Model):
     """A pseudonymous code (never a name): the study's key for one person across analyses."""
 
     study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="participants")
-    code = models.CharField(max_length=64)
+    code = models.CharField(max_length=CODE_LENGTH)
 
     class Meta:
         ordering = ["code"]
@@ -73,7 +80,7 @@ class Participant(models.Model):
 
 class Condition(models.Model):
     study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="conditions")
-    name = models.CharField(max_length=100)
+    name = models.CharField(max_length=CONDITION_LENGTH)
 
     class Meta:
         ordering = ["name"]
@@ -132,7 +139,7 @@ class Analysis(models.Model):
         VIDEO = "video"
 
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="analyses")
-    title = models.CharField(max_length=200, blank=True)
+    title = models.CharField(max_length=TITLE_LENGTH, blank=True)
     notes = models.TextField(blank=True)
     # A study's analyses go when it is deleted, through services (which removes their files first);
     # PROTECT stops a bare delete from leaving files behind.

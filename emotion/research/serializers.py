@@ -6,7 +6,7 @@ from emotion.access import study_role
 from fersite.badtext import bad_character
 
 from .exports import media_facts
-from .models import Analysis, Study, StudyMember
+from .models import CODE_LENGTH, CONDITION_LENGTH, TITLE_LENGTH, Analysis, Study, StudyMember
 from .services import MAX_FRAME_STEP, MAX_TAG_LENGTH, MAX_TAGS
 
 
@@ -55,7 +55,7 @@ def clean_text(value: str) -> str:
 class UploadSerializer(serializers.Serializer):
     file = serializers.FileField(allow_empty_file=True, help_text="an image (JPEG, PNG, WebP) or a video "
                                                                    "(MP4, MOV, AVI, WebM, MKV)")
-    title = serializers.CharField(max_length=200, required=False, allow_blank=True, validators=[clean_text])
+    title = serializers.CharField(max_length=TITLE_LENGTH, required=False, allow_blank=True, validators=[clean_text])
     notes = serializers.CharField(required=False, allow_blank=True, validators=[clean_text])
     frame_step = serializers.IntegerField(min_value=1, max_value=MAX_FRAME_STEP, required=False)
 
@@ -63,9 +63,9 @@ class UploadSerializer(serializers.Serializer):
 class UploadIntoStudySerializer(UploadSerializer):
     study = serializers.IntegerField(required=False, allow_null=True, help_text="the id of a study you may upload "
                                                                                   "into (owner or editor)")
-    participant = serializers.CharField(max_length=64, required=False, allow_blank=True, validators=[clean_text],
+    participant = serializers.CharField(max_length=CODE_LENGTH, required=False, allow_blank=True, validators=[clean_text],
                                         help_text="the participant's code in the study; created when new")
-    condition = serializers.CharField(max_length=100, required=False, allow_blank=True, validators=[clean_text],
+    condition = serializers.CharField(max_length=CONDITION_LENGTH, required=False, allow_blank=True, validators=[clean_text],
                                       help_text="the condition's name in the study; created when new")
 
 
@@ -73,11 +73,11 @@ class AnalysisEditSerializer(serializers.Serializer):
     """PATCH /api/analyses/<id>/: any of these. participant and condition by code and name (created when
     new; empty for none); is_baseline unmarks the participant's other baseline."""
 
-    title = serializers.CharField(max_length=200, required=False, allow_blank=True, validators=[clean_text])
+    title = serializers.CharField(max_length=TITLE_LENGTH, required=False, allow_blank=True, validators=[clean_text])
     notes = serializers.CharField(required=False, allow_blank=True, validators=[clean_text])
-    participant = serializers.CharField(max_length=64, required=False, allow_blank=True, allow_null=True,
+    participant = serializers.CharField(max_length=CODE_LENGTH, required=False, allow_blank=True, allow_null=True,
                                         validators=[clean_text])
-    condition = serializers.CharField(max_length=100, required=False, allow_blank=True, allow_null=True,
+    condition = serializers.CharField(max_length=CONDITION_LENGTH, required=False, allow_blank=True, allow_null=True,
                                       validators=[clean_text])
     tags = serializers.ListField(child=serializers.CharField(max_length=MAX_TAG_LENGTH, validators=[clean_text]),
                                  max_length=MAX_TAGS, required=False)
@@ -95,7 +95,7 @@ class MemberSerializer(serializers.ModelSerializer):
 
 class StudySerializer(serializers.ModelSerializer):
     owner = serializers.CharField(source="owner.username", read_only=True)
-    name = serializers.CharField(max_length=200, validators=[clean_text])
+    name = serializers.CharField(max_length=TITLE_LENGTH, validators=[clean_text])
     description = serializers.CharField(required=False, allow_blank=True, validators=[clean_text])
     role = serializers.SerializerMethodField(help_text="yours: owner, editor or viewer")
     members = serializers.SerializerMethodField(help_text="its members; invitations not yet accepted are not listed")

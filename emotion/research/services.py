@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from fersite.badtext import bad_character
 
-from .models import Analysis, Condition, Participant, Study, StudyMember
+from .models import TITLE_LENGTH, Analysis, Condition, Participant, Study, StudyMember
 from .shares import Busy, check_jobs, count_uploads, user_probe  # noqa: F401 - Busy, count_uploads: for the callers
 from .validation import UploadRefused, inspect_upload
 
@@ -94,7 +94,7 @@ def create_analysis(owner, upload: UploadedFile, title: str = "", notes: str = "
     with user_probe(owner):
         facts = inspect_upload(upload)
     analysis = Analysis(
-        owner=owner, title=title.strip()[:200], notes=notes, kind=facts.kind, media_format=facts.media_format,
+        owner=owner, title=title.strip()[:TITLE_LENGTH], notes=notes, kind=facts.kind, media_format=facts.media_format,
         original_name=(upload.name or "upload")[-255:], size_bytes=upload.size, frame_step=step,
         width=facts.width, height=facts.height, fps=facts.fps, frame_count=facts.frame_count, duration=facts.duration,
     )
@@ -312,8 +312,8 @@ def update_analysis(analysis: Analysis, **changes) -> Analysis:
     new = {}
     if "title" in changes:
         new["title"] = (changes["title"] or "").strip()
-        if len(new["title"]) > 200:
-            raise Refused("The title is longer than 200 characters.", "title")
+        if len(new["title"]) > TITLE_LENGTH:
+            raise Refused(f"The title is longer than {TITLE_LENGTH} characters.", "title")
     if "notes" in changes:
         new["notes"] = changes["notes"] or ""
     if "tags" in changes:

@@ -28,6 +28,7 @@ from emotion.ml import EMOTIONS
 from .models import Analysis, FrameResult
 from .valence import valence_expression
 
+# emotion.ml.results.counts, as the database filters it (a test holds the two together)
 USED = Q(reliable=True) | Q(reliable__isnull=True)
 LEFT_OUT = Q(reliable=False)
 PLACES = 4

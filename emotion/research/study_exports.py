@@ -21,11 +21,11 @@ from django.utils.text import slugify
 from emotion.ml import EMOTIONS
 from emotion.ml.export import safe_row
 from emotion.ml.results import QUALITY_FIELDS
+from emotion.ml.valence import valence
 
 from .exports import result_rows
 from .statistics import counted, study_statistics
 from .streaming import stream
-from .valence import valence
 
 ANALYSIS_COLUMNS = ("study", "participant", "condition", "analysis", "title", "is_baseline")
 RESULT_COLUMNS = (*ANALYSIS_COLUMNS, "frame", "time", "face_id", "x", "y", "w", "h", *EMOTIONS, "dominant",

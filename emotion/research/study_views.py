@@ -19,7 +19,7 @@ from fersite.throttle import refusal
 from . import services
 from .models import Role, Study
 from .variables import category_choices
-from .views import _limits, upload
+from .upload_views import upload, upload_limits
 
 NEEDS = {"upload": "Uploading into this study takes the editor role; you may view it only.",
          "edit": "Changing this study's variables takes the editor role; you may view it only.",
@@ -64,7 +64,7 @@ def study_detail(request, pk: int):
     study = _study(request, pk)
     if request.method == "POST":
         denied = _denied(request, study, "upload")
-        return denied or upload(request, study)
+        return denied or upload(request, study, page=lambda status: study_page(request, study, status))
     return study_page(request, study)
 
 
@@ -74,7 +74,7 @@ def study_page(request, study: Study, status: int = 200):
                 .order_by("participant__code", "condition__name", "-created_at"))
     page = Paginator(analyses, 50).get_page(request.GET.get("page"))
     return render(request, "research/study_detail.html", {
-        "study": study, "role": role, "page": page, "limits": _limits(),
+        "study": study, "role": role, "page": page, "limits": upload_limits(),
         "can_upload": study_may(request.user, study, "upload"),
         "can_manage": study_may(request.user, study, "members"), "can_delete": study_may(request.user, study, "delete"),
         "members": study.memberships.filter(accepted=True).select_related("user").order_by("user__username"),

@@ -10,10 +10,11 @@ from collections import Counter, defaultdict
 from typing import Iterable
 
 from emotion.ml import EMOTIONS
+from emotion.ml.results import counts as counts_result
 
 
 def counts(row: dict) -> bool:
-    return row.get("reliable") is not False
+    return counts_result(row.get("reliable"))
 
 
 def summarise(rows: Iterable[dict], frames_analysed: int) -> dict:

@@ -22,8 +22,12 @@ from .runner import run_analysis
 
 log = logging.getLogger(__name__)
 
-# A job whose whole worker was killed is queued again by the other workers' watch (liveness.py).
-worker_ready.connect(liveness.start_watch, dispatch_uid="fer-job-watch")
+def _watch_jobs(**_) -> None:
+    """A job whose whole worker was killed is queued again by the other workers' watch (liveness.py)."""
+    liveness.start_watch(send=lambda pk, run_id: analyse.delay(pk, run_id))
+
+
+worker_ready.connect(_watch_jobs, dispatch_uid="fer-job-watch")
 
 
 @worker_process_init.connect

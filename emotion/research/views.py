@@ -6,13 +6,11 @@ from __future__ import annotations
 import logging
 import zipfile
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404, HttpResponse, JsonResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from emotion.access import analysis_may, analysis_role, visible_analyses
@@ -21,12 +19,13 @@ from emotion.ml.media import MediaError
 
 from . import services
 from .exports import csv_response, download_name
-from .models import Analysis, Role, Study
+from .models import Analysis, Role
 from .runner import refuse_over_limit
 from .player import video_offset
 from .statistics import NoBaseline, baseline_of
 from .streaming import stream_file
-from .validation import MIME, MediaFacts, UploadRefused, without_path
+from .upload_views import upload, upload_limits
+from .validation import MIME, MediaFacts, without_path
 
 log = logging.getLogger(__name__)
 
@@ -55,102 +54,13 @@ def allowed(request, analysis: Analysis, need: str):
 @login_required
 def analysis_list(request):
     if request.method == "POST":
-        return upload(request)
-    page = Paginator(visible_analyses(request.user), 25).get_page(request.GET.get("page"))
-    return render(request, "research/list.html", {"page": page, "limits": _limits()})
+        return upload(request, page=lambda status: list_page(request, 1, status))
+    return list_page(request, request.GET.get("page"))
 
 
-def _limits() -> dict:
-    return {"max_mb": settings.FER_MAX_UPLOAD_MB, "max_minutes": settings.FER_MAX_VIDEO_SECONDS / 60,
-            "max_files": settings.FER_FILES_PER_PAGE_UPLOAD, "max_jobs": settings.FER_JOBS_PER_USER}
-
-
-def upload(request, study: Study = None):
-    """The upload form of the analyses list, and of a study's page (with a participant and a condition).
-    The caller has checked that the user may upload into ``study``.
-
-    Unlike the API (one file a request) a page upload may carry several files, the way a file chooser
-    picks them, but at most FER_FILES_PER_PAGE_UPLOAD; each counts against the per-user upload window
-    the API's uploads count against too, and against the jobs a user may have queued or running
-    (shares.py). Those are checked for the whole request first: refused, nothing is stored."""
-    back = reverse("research:study", args=[study.pk]) if study else reverse("research:list")
-    files = request.FILES.getlist("files")
-    if not files:
-        messages.error(request, "Choose at least one image or video to upload.")
-        return _go(request, back)
-    cap = settings.FER_FILES_PER_PAGE_UPLOAD
-    if len(files) > cap:
-        messages.error(request, f"{len(files)} files were chosen; one upload may carry at most {cap}. Nothing was "
-                                f"stored: send them in groups of {cap} or fewer.")
-        return _go(request, back)
-    try:
-        services.check_jobs(request.user, len(files))
-        services.count_uploads(request.user, len(files))
-    except services.Busy as exc:
-        return _stopped(request, exc, [], files, study)
-    title, notes = request.POST.get("title", ""), request.POST.get("notes", "")
-    keys = {"participant": request.POST.get("participant", ""), "condition": request.POST.get("condition", "")}
-    try:
-        step = int(request.POST.get("frame_step") or 1)
-    except ValueError:
-        messages.error(request, "The frame step must be a whole number.")
-        return _go(request, back)
-    created = []
-    for i, f in enumerate(files):
-        try:
-            created.append(services.create_analysis(request.user, f, title if len(files) == 1 else
-                                                    (f"{title} · {f.name}" if title else ""), notes, step,
-                                                    study=study, **keys))
-        except services.Refused as exc:       # the same for every file: say it once
-            messages.error(request, str(exc))
-            return _go(request, back)
-        except UploadRefused as exc:
-            messages.error(request, f"{f.name}: {exc}")
-        except (services.QueueUnavailable, services.Busy) as exc:
-            return _stopped(request, exc, created, files[i:], study)
-    if created:
-        message = f"{len(created)} file{'s' if len(created) > 1 else ''} queued for analysis"
-        if study:       # the form empties again: say what the files were filed under
-            a = created[0]
-            message += (f": {', '.join(c.original_name for c in created)}, participant "
-                        f"{a.participant or '(none)'}, condition {a.condition or '(none)'}")
-        messages.success(request, message + ".")
-    # One file outside a study opens its page; into a study, the researcher comes back to the study's
-    # page, which follows the new row and where the next participant's video is uploaded.
-    target = created[0].get_absolute_url() if len(created) == 1 and len(files) == 1 and not study else back
-    return _go(request, target)
-
-
-def _stopped(request, exc, created: list, left: list, study: Study = None):
-    """The upload stopped: 503 when the job queue cannot be reached or the server is busy probing, 429
-    when the user's share is used up (services.Busy), with Retry-After. Nothing of the files left was
-    stored (a file queued before that stays queued)."""
-    status, retry = (exc.status, exc.retry_after) if isinstance(exc, services.Busy) else (503, 60)
-    message = str(exc)
-    if created:
-        message += (f" {len(created)} file{'s were' if len(created) > 1 else ' was'} queued before that; "
-                    f"{', '.join(f.name for f in left)} {'were' if len(left) > 1 else 'was'} not stored.")
-    if request.headers.get("X-Requested-With") == "XMLHttpRequest":
-        # "queued": the page says "Nothing was stored" only when nothing was
-        return JsonResponse({"detail": message, "queued": len(created)}, status=status,
-                            headers={"Retry-After": str(retry)})
-    messages.error(request, message)
-    if study is not None:
-        from .study_views import study_page
-
-        response = study_page(request, study, status=status)
-    else:
-        page = Paginator(visible_analyses(request.user), 25).get_page(1)
-        response = render(request, "research/list.html", {"page": page, "limits": _limits()}, status=status)
-    response["Retry-After"] = str(retry)
-    return response
-
-
-def _go(request, target: str):
-    if request.headers.get("X-Requested-With") == "XMLHttpRequest":
-        # the page uploads with XHR to show upload progress, then goes where a redirect would lead
-        return JsonResponse({"redirect": target})
-    return redirect(target)
+def list_page(request, number, status: int = 200):
+    page = Paginator(visible_analyses(request.user), 25).get_page(number)
+    return render(request, "research/list.html", {"page": page, "limits": upload_limits()}, status=status)
 
 
 @login_required

@@ -10,6 +10,10 @@
   window.FER_SERIES_COLORS = fer.series;          // for series that are not emotions
 })();
 
+// Which results count (shares, means, the reliable share): every one not flagged unreliable; a result
+// without the flag (stored before it existed) counts. The server's statement: emotion/ml/results.counts.
+window.ferCounts = (r) => r.reliable !== false;
+
 // Chart.js segment options that grey a line wherever it touches an unreliable point: each data point
 // of such a chart carries ``ok`` (false for an unreliable result; missing means reliable).
 window.ferUnreliableSegments = function () {

@@ -9,7 +9,7 @@
   const storeBox = $("live-store"), fpsInput = $("live-fps"), widthSelect = $("live-width");
   const EMOTIONS = FER_EMOTIONS;                  // order and colours from #fer-emotions (colors.js)
   const GREY = FER_UNRELIABLE_COLOR;
-  const reliable = (f) => f.reliable !== false;   // an older server sends no flag: reliable
+  const reliable = ferCounts;
   // One frame in flight: when the server is slower than the camera, newer frames replace older
   // ones instead of queueing behind them, so what comes back is never more than a frame late.
   const MAX_IN_FLIGHT = 1;

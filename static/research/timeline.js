@@ -14,7 +14,7 @@
   const COLOURS = FER_EMOTION_COLORS;             // the same as on annotated media
   const GREY = FER_UNRELIABLE_COLOR;
   const Y_AXIS_WIDTH = 64;                        // both charts' y axes: their time axes line up exactly
-  const ok = (r) => r.reliable !== false;         // results stored before the flag count as reliable
+  const ok = ferCounts;
   const box = document.getElementById("state");
   const id = box.dataset.id;
   const hadResults = Number(box.dataset.results) > 0;

@@ -11,7 +11,8 @@ from rest_framework.test import APIClient
 from emotion.ml import EMOTIONS
 from emotion.research.models import Analysis, FrameResult
 from emotion.research.statistics import study_statistics
-from emotion.research.valence import valence, valence_expression
+from emotion.ml.valence import valence
+from emotion.research.valence import valence_expression
 from tests.research.conftest import api_for
 from tests.research.study_data import add_result, build_study, make_analysis, member
 
