@@ -144,25 +144,27 @@ def draw_faces(frame: np.ndarray, faces: Iterable[FaceResult], blur: bool = Fals
         bar_w = max(3 * th, min(6 * th, face.box[2]))
         panel_sizes.append((pad + names_w + pad + bar_w + pad, len(EMOTIONS) * row + pad))
     labels, panels = layout([f.box for f in faces], label_sizes, panel_sizes, max(box_thick, default=2), W, H)
+    # an unreliable face: grey marks and light grey text, whatever its emotion
+    marks = [COLOURS[f.dominant] if f.reliable else UNRELIABLE for f in faces]
+    inks = [WHITE if f.reliable else LIGHT_GREY for f in faces]
 
-    for face, bt in zip(faces, box_thick):
+    for face, bt, mark in zip(faces, box_thick, marks):
         x, y, w, h = face.box
-        cv2.rectangle(out, (x, y), (x + w, y + h), COLOURS[face.dominant] if face.reliable else UNRELIABLE, bt)
+        cv2.rectangle(out, (x, y), (x + w, y + h), mark, bt)
     # panels before labels: where the frame leaves no room for both, a label stays readable
-    for face, (px, py, px1, py1) in zip(faces, panels):
+    for face, (px, py, px1, py1), ink in zip(faces, panels, inks):
         _backdrop(out, px, py, px1, py1)
         bar_w = px1 - px - 3 * pad - names_w
         for i, (name, p) in enumerate(zip(EMOTIONS, face.probs)):
             ry = py + pad + i * row
             bar_colour = COLOURS[name] if face.reliable else UNRELIABLE
-            _text(out, name[:3], px + pad, ry + th - 1, scale, thick, WHITE if face.reliable else LIGHT_GREY)
+            _text(out, name[:3], px + pad, ry + th - 1, scale, thick, ink)
             bx = px + 2 * pad + names_w
             cv2.rectangle(out, (bx, ry + th // 5), (bx + bar_w, ry + th - 1), (70, 70, 70), -1)
             if p > 0:
                 cv2.rectangle(out, (bx, ry + th // 5), (bx + max(1, int(bar_w * float(p))), ry + th - 1), bar_colour, -1)
-    for face, text, (lx, ly, lx1, ly1) in zip(faces, texts, labels):
-        colour = COLOURS[face.dominant] if face.reliable else UNRELIABLE
+    for text, (lx, ly, lx1, ly1), mark, ink in zip(texts, labels, marks, inks):
         _backdrop(out, lx, ly, lx1, ly1)
-        cv2.rectangle(out, (lx + pad, ly + pad), (lx + pad + th - 1, ly + pad + th - 1), colour, -1)
-        _text(out, text, lx + 2 * pad + th, ly + pad + th, scale, thick, WHITE if face.reliable else LIGHT_GREY)
+        cv2.rectangle(out, (lx + pad, ly + pad), (lx + pad + th - 1, ly + pad + th - 1), mark, -1)
+        _text(out, text, lx + 2 * pad + th, ly + pad + th, scale, thick, ink)
     return out
