@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "emotion",
     "emotion.research",
     "emotion.live",
+    "emotion.stimuli",
     "emotion.privacy",
 ]
 

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class StimuliConfig(AppConfig):
+    name = "emotion.stimuli"
+    label = "stimuli"
+    verbose_name = "Stimulus studies"
