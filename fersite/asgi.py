@@ -16,6 +16,7 @@ from django.http.request import validate_host  # noqa: E402
 
 from emotion.live.routing import websocket_urlpatterns as live_ws  # noqa: E402
 from emotion.research.routing import websocket_urlpatterns as research_ws  # noqa: E402
+from emotion.stimuli.routing import websocket_urlpatterns as stimuli_ws  # noqa: E402
 
 from fersite.limits import RequestSizeLimit, guard_daphne  # noqa: E402
 
@@ -86,5 +87,5 @@ guard_daphne()
 application = ProtocolTypeRouter({
     "http": RequestSizeLimit(django_asgi_app),
     # Browsers send an Origin header: a page from another site, port or scheme cannot open our sockets.
-    "websocket": SameOriginValidator(AuthMiddlewareStack(URLRouter(live_ws + research_ws))),
+    "websocket": SameOriginValidator(AuthMiddlewareStack(URLRouter(live_ws + research_ws + stimuli_ws))),
 })

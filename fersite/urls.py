@@ -7,6 +7,7 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView
 
 from fersite.health import healthz, readyz
+from emotion.stimuli.urls import api_urlpatterns as stimuli_api, urlpatterns as stimuli_pages
 from emotion.stored_media import stored_media
 from fersite.metrics import metrics_view
 
@@ -29,6 +30,8 @@ urlpatterns = [
     path("accounts/", include(account_urls)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/", include("emotion.research.api_urls")),
+    path("api/", include(stimuli_api)),
+    path("stimuli/", include(stimuli_pages)),
     path("live/", include("emotion.live.urls")),
     path("analyses/", include("emotion.research.urls")),
     path("account/data/", include("emotion.privacy.urls")),
