@@ -29,7 +29,10 @@ sys.path.insert(0, str(ROOT / "deploy"))
 from render_nginx import render  # noqa: E402
 
 pytestmark = pytest.mark.django_db(transaction=True)
-TIMEOUT = 2            # the proxy's client timeouts in this test (header, body pause, send pause)
+# The proxy's client timeouts in this test (header, body pause, send pause). Twice what a slow-client
+# check needs: every other test's client (a TLS handshake and a header, under a busy machine's
+# scheduler) must always get through within it, or nginx closes it as a slow client.
+TIMEOUT = 4
 PASSWORD = "a-long-password-8"
 
 
@@ -80,7 +83,8 @@ def stack(site_env):
         servers.wait_for_port(daphne_port, daphne, log)
         servers.wait_for_port(https_port, proxy, nginx_log)
         yield {"http": f"http://127.0.0.1:{http_port}", "https": f"https://127.0.0.1:{https_port}", "cert": str(cert),
-               "http_port": http_port, "https_port": https_port, "daphne_port": daphne_port, "daphne_log": log}
+               "http_port": http_port, "https_port": https_port, "daphne_port": daphne_port, "daphne_log": log,
+               "nginx_error_log": prefix / "error.log"}
     finally:
         if proxy.poll() is None:
             proxy.send_signal(signal.SIGQUIT)       # nginx's graceful stop
@@ -209,8 +213,13 @@ def test_websockets_pass_through_the_proxy(stack):
     context = ssl.create_default_context(cafile=stack["cert"])
     for url, origin, tls in ((stack["https"], stack["https"], context), (stack["http"], stack["http"], None)):
         ws_url = url.replace("http", "ws", 1) + "/ws/live/"
-        with connect(ws_url, origin=origin, ssl=tls, proxy=None, open_timeout=60) as ws:
-            assert '"hello"' in ws.recv(timeout=60)
+        try:
+            with connect(ws_url, origin=origin, ssl=tls, proxy=None, open_timeout=60) as ws:
+                assert '"hello"' in ws.recv(timeout=60)
+        except Exception as failed:     # say why nginx or daphne closed it, not only that they did
+            log = stack["nginx_error_log"]
+            raise AssertionError(f"{ws_url}: {failed!r}; nginx's error log ends with:\n"
+                                 f"{log.read_text()[-2000:] if log.exists() else '(none)'}") from failed
     # a page served from another port of the same host (here: daphne's own) may not open it
     with pytest.raises(InvalidStatus) as refused:
         connect(stack["https"].replace("https", "wss") + "/ws/live/", origin=f"http://127.0.0.1:{stack['daphne_port']}",
