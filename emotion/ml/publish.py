@@ -1,9 +1,10 @@
 """Ship a trained run: copy its stage-2 checkpoint into ``emotion/weights/`` with a model card.
 
-    python -m emotion.ml.publish --run runs/main [--ablation runs/ablation.json]
+    python -m emotion.ml.publish --run runs/main --name fer-cnn-lstm-vN [--ablation runs/ablation.json]
 
-The card holds the model and training configs, both stages' histories (PublicTest only), and any
-extra measurements given; ``python -m emotion.ml.evaluate --card ...`` then adds the PrivateTest scores.
+The card holds the model and training configs, both stages' histories (PublicTest only), any extra
+measurements given, and what card_history.py carries from the card it replaces (the replaced model
+as the first entry of its history); ``python -m emotion.ml.evaluate --card ...`` then adds the PrivateTest scores.
 """
 
 from __future__ import annotations
@@ -16,11 +17,16 @@ from pathlib import Path
 
 import torch
 
+from .card_history import carried_forward
 from .checkpoint import load_checkpoint, save_checkpoint
 from .engine import DEFAULT_CHECKPOINT, WEIGHTS_DIR
 
 
-def publish(run: Path, extra: dict, name: str = "fer-cnn-lstm-v2") -> Path:
+def publish(run: Path, extra: dict, name: str) -> Path:
+    card_path = WEIGHTS_DIR / "model_card.json"
+    previous = json.loads(card_path.read_text()) if card_path.exists() else {}
+    if previous.get("name") == name:
+        raise ValueError(f"{name} is the shipped model's name already: a new model gets a new name")
     model, meta = load_checkpoint(run / "stage2_best.pt")
     meta = {**meta, "name": name}
     save_checkpoint(DEFAULT_CHECKPOINT, model, meta)
@@ -48,9 +54,10 @@ def publish(run: Path, extra: dict, name: str = "fer-cnn-lstm-v2") -> Path:
             "FER2013 faces are mostly frontal, 48x48, and skewed in age and ethnicity; 'disgust' has 436 "
             "training faces.",
         ],
+        **carried_forward(previous),
         **extra,
     }
-    (WEIGHTS_DIR / "model_card.json").write_text(json.dumps(card, indent=1))
+    card_path.write_text(json.dumps(card, indent=1))
     return DEFAULT_CHECKPOINT
 
 
@@ -58,13 +65,16 @@ def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--run", type=Path, required=True)
     p.add_argument("--ablation", type=Path, help="JSON of the normalisation ablation to include")
-    p.add_argument("--name", default="fer-cnn-lstm-v2", help="the model's name in the card and the engine's version")
+    p.add_argument("--name", required=True, help="the model's name in the card and the engine's version")
     args = p.parse_args(argv)
     for need in ("stage2_best.pt", "stage1_history.json", "stage2_history.json"):
         if not (args.run / need).exists():
             p.error(f"{args.run / need} is missing: publish ships a run whose two stages have finished")
     extra = {"normalisation_ablation": json.loads(args.ablation.read_text())} if args.ablation else {}
-    print(publish(args.run, extra, args.name))
+    try:
+        print(publish(args.run, extra, args.name))
+    except ValueError as refused:
+        p.error(str(refused))
 
 
 if __name__ == "__main__":
