@@ -208,7 +208,7 @@ def marker_values(prepared: Prepared, start: float, end: float) -> list:
 def compare(measure: str, marker: str, a, b, xa: dict, xb: dict, labels) -> dict:
     result, design = inference.between(xa, xb)
     return {**result, "measure": measure, "compared": [a, b],
-            "label": inference.label(measure, result, f"{marker}, {labels(a)} vs {labels(b)}, {design}")}
+            "label": inference.label(measure, result, f"{labels(a)} vs {labels(b)} over “{marker}”, {design}")}
 
 
 def _marker(prepared: Prepared, marker: dict) -> dict:

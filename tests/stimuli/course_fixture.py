@@ -82,3 +82,28 @@ def build_course(owner=None) -> dict:
     base = make_analysis(owner, study, people["P1"], None, title="P1 rest", is_baseline=True)
     add_result(base, 0, probabilities(.1))
     return {"owner": owner, "study": study, "stimulus": stimulus, "people": people, "conditions": conditions}
+
+
+def build_filled(owner=None) -> dict:
+    """For the page and its pictures: a 20 s advert with two markers, six participants who each watched it
+    in both conditions (remote, 10 frames a second), A smiling more around the punchline than B."""
+    import numpy as np
+
+    owner = owner or User.objects.create_user("owner", password=PASSWORD)
+    study = Study.objects.create(owner=owner, name="Adverts, filled")
+    conditions = {n: Condition.objects.create(study=study, name=n) for n in ("A", "B")}
+    group = Variable.objects.create(study=study, name="group", kind="category")
+    stimulus = make_stimulus(study, "Holiday advert", 20.0, (("logo", 2.0, 5.0), ("punchline", 11.0, 15.0)))
+    rng = np.random.default_rng(7)
+    times = np.round(np.arange(0, 20, 0.1), 2)
+    for i in range(6):
+        p = Participant.objects.create(study=study, code=f"P{i + 1}")
+        ParticipantValue.objects.create(participant=p, variable=group, value="x" if i < 3 else "y")
+        for name, lift in (("A", .45), ("B", .15)):
+            lift += rng.normal(0, .12)              # people differ: the band has some width
+            happy = np.clip(.15 + lift * np.exp(-((times - 13) / 2.5) ** 2) + .05 * np.sin(times / 2 + i)
+                            + rng.normal(0, .04, times.size), 0, 1)
+            r = Recording.objects.create(stimulus=stimulus, participant=p, condition=conditions[name],
+                                         source="remote", state="done")
+            add_frames(r, [(float(t), float(h), bool(rng.random() > .05)) for t, h in zip(times, happy)])
+    return {"owner": owner, "study": study, "stimulus": stimulus}

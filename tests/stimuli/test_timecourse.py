@@ -98,7 +98,7 @@ def test_marker_means_and_the_paired_test():
     assert test["p"] == pytest.approx(two_sided_p(t, 2), abs=1e-5)
     assert test["effect"] == "d_z" and test["effect_size"] == close(t / math.sqrt(3))
     assert test["effect_ci_low"] < test["effect_size"] < test["effect_ci_high"]
-    assert test["label"].startswith("valence: paired t(2) = 4.27, p = 0.05") and "A vs B, 3 participants who saw both" in test["label"]
+    assert test["label"].startswith("valence: paired t(2) = 4.27, p = 0.05") and "; A vs B over “opening”, 3 participants who saw both" in test["label"]
 
 
 def test_welch_when_the_groups_are_different_people():
