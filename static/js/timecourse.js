@@ -240,6 +240,7 @@
       data = await fetched(`${card.dataset.apiUrl}?${options()}`);
     } catch (err) {
       note.textContent = `The time course could not be loaded: ${err.message}`;
+      $("tc-figures").hidden = true;           // the figures of other options would read as these
       card.dataset.state = "error";
       return;
     }

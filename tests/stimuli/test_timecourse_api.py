@@ -134,10 +134,10 @@ def test_an_empty_stimulus_has_bins_and_no_groups():
     assert figures["markers"][0]["means"] == [] and figures["recordings"] == 0
 
 
-@pytest.mark.parametrize("role", ["editor", "viewer"])
-def test_members_see_it(role):
+@pytest.mark.parametrize("role", ["owner", "editor", "viewer"])
+def test_the_owner_and_members_see_it(role):
     data = build_course()
-    user = member(data["study"], f"a-{role}", role)
+    user = data["owner"] if role == "owner" else member(data["study"], f"a-{role}", role)
     client = api_for(user)
     for what in ("time-course/", "time-course.csv", "markers/means.csv"):
         assert client.get(url(data["stimulus"], what)).status_code == 200, what
