@@ -129,14 +129,7 @@ def choose(study, values: list, split: Optional[str], filters: list) -> tuple:
 
 
 def _compare_conditions(measure: str, a: str, b: str, cells: dict) -> dict:
-    xa, xb = cells.get(a, {}), cells.get(b, {})
-    both = sorted(set(xa) & set(xb))
-    if both:
-        result = inference.paired([xa[p] for p in both], [xb[p] for p in both])
-        design = f"{len(both)} participant{'' if len(both) == 1 else 's'} who saw both"
-    else:
-        result = inference.welch(list(xa.values()), list(xb.values()))
-        design = f"{len(xa)} and {len(xb)} different participants"
+    result, design = inference.between(cells.get(a, {}), cells.get(b, {}))
     return {**result, "measure": measure, "by": "condition", "condition": None, "compared": [a, b],
             "label": inference.label(measure, result, f"condition {a} vs {b}, {design}")}
 
