@@ -5,10 +5,12 @@ not see is a 404; its members read; uploading, changing and deleting take the ed
 from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -18,6 +20,7 @@ from emotion.research.shares import Busy
 from emotion.research.validation import UploadRefused, refuse_oversized_request
 
 from . import services
+from .views import media_response
 from .access import stimulus_may_change, visible_stimuli
 from .serializers import StimulusEditSerializer, StimulusSerializer, StimulusUploadSerializer
 
@@ -118,3 +121,16 @@ class StimulusDetail(APIView):
     def delete(self, request, pk):
         services.delete_stimulus(stimulus_for(request, pk, change=True))
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class StimulusMedia(APIView):
+    @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY,
+                              (206, "application/octet-stream"): OpenApiTypes.BINARY, 404: NOT_FOUND},
+                   description="The stimulus' file, as checked at upload (its Content-Type says what it is); "
+                               "answers a `Range: bytes=...` request with 206 and that part.")
+    def get(self, request, pk):
+        return media_response(request._request, stimulus_for(request, pk))
+
+    def perform_content_negotiation(self, request, force=False):
+        # whatever a player accepts: the file answers for itself, and an error is JSON
+        return JSONRenderer(), JSONRenderer.media_type

@@ -24,7 +24,7 @@ class StimulusSerializer(serializers.ModelSerializer):
     created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
     markers = MarkerSerializer(many=True, read_only=True)
     url = serializers.SerializerMethodField(help_text="the stimulus' page")
-    media = serializers.SerializerMethodField(help_text="its file (answers byte ranges)")
+    media = serializers.SerializerMethodField(help_text="its file, through the API (answers byte ranges)")
     markers_csv = serializers.SerializerMethodField()
 
     class Meta:
@@ -41,7 +41,7 @@ class StimulusSerializer(serializers.ModelSerializer):
         return self._abs(reverse("stimulus-page", args=[obj.pk]))
 
     def get_media(self, obj) -> str:
-        return self._abs(reverse("stimulus-media", args=[obj.pk]))
+        return self._abs(reverse("api-stimulus-media", args=[obj.pk]))
 
     def get_markers_csv(self, obj) -> str:
         return self._abs(reverse("api-stimulus-markers-csv", args=[obj.pk]))

@@ -21,6 +21,7 @@ urlpatterns = [
 api_urlpatterns = [
     re_path(r"^studies/(?P<pk>[0-9]+)/stimuli/?$", api.StudyStimuli.as_view(), name="api-study-stimuli"),
     re_path(r"^stimuli/(?P<pk>[0-9]+)/?$", api.StimulusDetail.as_view(), name="api-stimulus"),
+    re_path(r"^stimuli/(?P<pk>[0-9]+)/media/?$", api.StimulusMedia.as_view(), name="api-stimulus-media"),
     re_path(r"^stimuli/(?P<pk>[0-9]+)/markers/?$", api_markers.Markers.as_view(), name="api-stimulus-markers"),
     re_path(r"^stimuli/(?P<pk>[0-9]+)/markers\.csv/?$", api_markers.MarkersCSV.as_view(),
             name="api-stimulus-markers-csv"),

@@ -84,9 +84,13 @@ def stimulus_detail(request, pk: int):
 
 @login_required
 def stimulus_media(request, pk: int):
-    """The stimulus' file for the page's player, by byte ranges (a <video> seeks by asking for the part
-    it needs). Its type is the one its content was checked to be, never the uploaded name's."""
-    stimulus = get_stimulus(request, pk)
+    return media_response(request, get_stimulus(request, pk))
+
+
+def media_response(request, stimulus: Stimulus):
+    """The stimulus' file for a player, by byte ranges (a <video> seeks by asking for the part it
+    needs). Its type is the one its content was checked to be, never the uploaded name's. The caller
+    has decided that the request may have it."""
     if not stimulus.file:
         raise Http404("The stimulus' file is gone")
     return stream_file(request, stimulus.file, MIME[stimulus.media_format],
