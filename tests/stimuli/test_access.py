@@ -94,3 +94,18 @@ def test_the_api_follows_the_study_roles(people, video, who, read, allowed):
     if not allowed:
         assert Stimulus.objects.filter(pk=video.pk, title="Hamilton").exists()
         assert list(EventMarker.objects.values_list("name", flat=True)) == ["m"]
+
+
+def test_the_pages_carry_the_policy_and_no_inline_script(people, video, image, client):
+    from tests.test_security import directives, inline_scripts
+
+    people["owner"].is_staff = people["owner"].is_superuser = True
+    people["owner"].save()
+    client.force_login(people["owner"])
+    for url in (f"/stimuli/{video.pk}/", f"/stimuli/{image.pk}/", f"/analyses/studies/{people['study'].pk}/",
+                "/admin/stimuli/stimulus/", f"/admin/stimuli/stimulus/{video.pk}/change/", "/admin/research/variable/",
+                "/admin/research/participantvalue/"):
+        res = client.get(url)
+        assert res.status_code == 200, url
+        assert directives(res["Content-Security-Policy"])["script-src"] == ["'self'"], url
+        assert inline_scripts(res.content.decode()) == [], url
