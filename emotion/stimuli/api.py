@@ -15,6 +15,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from emotion.access import study_may, visible_studies
+from emotion.research.api import edits
 from emotion.research.services import Refused
 from emotion.research.shares import Busy
 from emotion.research.validation import UploadRefused, refuse_oversized_request
@@ -104,14 +105,8 @@ class StimulusDetail(APIView):
                     "after it); any other field is a 400 naming it.")
     def patch(self, request, pk):
         stimulus = stimulus_for(request, pk, change=True)
-        form = StimulusEditSerializer(data=request.data)
-        form.is_valid(raise_exception=True)
-        unknown = set(request.data) - set(form.fields)
-        if unknown:
-            raise ValidationError({"detail": [f"These cannot be changed: {', '.join(sorted(unknown))}. Editable: "
-                                              f"{', '.join(form.fields)}."]})
         try:
-            services.update_stimulus(stimulus, **form.validated_data)
+            services.update_stimulus(stimulus, **edits(StimulusEditSerializer, request.data))
         except Refused as exc:
             raise refused(exc)
         return Response(StimulusSerializer(stimulus, context={"request": request}).data)
