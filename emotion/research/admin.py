@@ -15,7 +15,7 @@ from . import services
 from .exports import csv_chunks
 from .models import Analysis, Condition, Participant, ParticipantValue, Study, StudyMember, Variable
 from .streaming import stream
-from .variables import check_definition, clean_value
+from .variables_admin import ParticipantValueAdmin, VariableAdmin
 
 
 def seconds_text(value) -> str:
@@ -245,60 +245,7 @@ class AnalysisAdmin(admin.ModelAdmin):
                       "text/csv; charset=utf-8", "analyses.csv")
 
 
-# --- participant variables (variables.py): the same rules as the study page and the API ---------------
 
-class VariableForm(forms.ModelForm):
-    def clean(self):
-        data = super().clean()
-        if self.instance.pk is None and data.get("study") and not self.errors:
-            try:
-                data["name"] = check_definition(data["study"], data.get("name", ""), data.get("kind", ""))
-            except services.Refused as exc:
-                raise forms.ValidationError({exc.field or forms.models.NON_FIELD_ERRORS: str(exc)}) from None
-        return data
-
-
-@admin.register(Variable)
-class VariableAdmin(admin.ModelAdmin):
-    list_display = ["name", "kind", "study", "value_count"]
-    list_filter = ["kind", "study"]
-    search_fields = ["name", "study__name"]
-    list_select_related = ["study"]
-    form = VariableForm
-
-    def get_readonly_fields(self, request, obj=None):
-        # fixed once defined: values were checked against the kind, and the exports name the column
-        return ["study", "name", "kind"] if obj is not None else []
-
-    @admin.display(description="values")
-    def value_count(self, obj):
-        return obj.values.count()
-
-
-class ParticipantValueForm(forms.ModelForm):
-    def clean(self):
-        data = super().clean()
-        participant, variable = data.get("participant"), data.get("variable")
-        if participant and variable and not self.errors:
-            if participant.study_id != variable.study_id:
-                raise forms.ValidationError(f"{variable.name} is a variable of “{variable.study}”, and {participant} "
-                                            f"is a participant of “{participant.study}”.")
-            try:
-                data["value"] = clean_value(variable, data.get("value", ""))
-            except ValueError as exc:
-                raise forms.ValidationError({"value": str(exc)}) from None
-        return data
-
-
-@admin.register(ParticipantValue)
-class ParticipantValueAdmin(admin.ModelAdmin):
-    list_display = ["participant", "variable", "value", "study"]
-    list_filter = ["variable__study", "variable__kind"]
-    search_fields = ["participant__code", "variable__name", "value", "participant__study__name"]
-    list_select_related = ["participant", "variable", "variable__study"]
-    autocomplete_fields = ["participant", "variable"]
-    form = ParticipantValueForm
-
-    @admin.display(description="study")
-    def study(self, obj):
-        return obj.variable.study
+# participant variables and their values: variables_admin.py, with the same rules as the study page
+admin.site.register(Variable, VariableAdmin)
+admin.site.register(ParticipantValue, ParticipantValueAdmin)

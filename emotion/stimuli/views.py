@@ -116,7 +116,7 @@ def upload_into_study(request, study_pk: int):
     except (Refused, UploadRefused, Busy) as exc:
         name = f"{upload.name}: " if upload is not None and isinstance(exc, UploadRefused) else ""
         messages.error(request, f"{name}{exc} Nothing was stored.", extra_tags=STIMULI_TAG)
-        response = study_page(request, study, 429 if isinstance(exc, Busy) and exc.status == 429 else 400)
+        response = study_page(request, study, exc.status if isinstance(exc, Busy) else 400)
         if isinstance(exc, Busy):
             response["Retry-After"] = str(exc.retry_after)
         return response
