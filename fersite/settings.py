@@ -251,6 +251,8 @@ SPECTACULAR_SETTINGS = {
         "emotion.research.schema.drop_slash_after_file_suffix",
     ],
     # /api/docs/: Swagger UI from the drf-spectacular-sidecar package; no validator badge (an outside image)
+    # an analysis and a stimulus are both an image or a video: one enum, named for what it is
+    "ENUM_NAME_OVERRIDES": {"MediaKindEnum": "emotion.research.models.Analysis.Kind"},
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},

@@ -13,8 +13,9 @@ from emotion.ml import EMOTIONS
 
 from . import services
 from .exports import csv_chunks
-from .models import Analysis, Condition, Participant, Study, StudyMember
+from .models import Analysis, Condition, Participant, ParticipantValue, Study, StudyMember, Variable
 from .streaming import stream
+from .variables_admin import ParticipantValueAdmin, VariableAdmin
 
 
 def seconds_text(value) -> str:
@@ -242,3 +243,9 @@ class AnalysisAdmin(admin.ModelAdmin):
     def export_csv(self, request, queryset):
         return stream(request, csv_chunks(list(queryset.order_by("pk")), with_analysis_column=True),
                       "text/csv; charset=utf-8", "analyses.csv")
+
+
+
+# participant variables and their values: variables_admin.py, with the same rules as the study page
+admin.site.register(Variable, VariableAdmin)
+admin.site.register(ParticipantValue, ParticipantValueAdmin)

@@ -60,6 +60,18 @@ def _require(user, analysis: Analysis, need: str) -> None:
                                "study." if need == Role.EDITOR else "Only the study's owner may delete its analyses.")
 
 
+def edits(form_class, data) -> dict:
+    """The changes a PATCH asks for, checked by ``form_class``; a field it does not take is a 400 naming
+    it (silently ignoring it would look like success)."""
+    form = form_class(data=data)
+    form.is_valid(raise_exception=True)
+    unknown = set(data) - set(form.fields)
+    if unknown:
+        raise ValidationError({"detail": [f"These cannot be changed here: {', '.join(sorted(unknown))}. "
+                                          f"Editable: {', '.join(form.fields)}."]})
+    return form.validated_data
+
+
 STATUS_FILTER = OpenApiParameter("status", str, enum=Analysis.Status.values, description="only analyses in this state")
 STUDY_FILTER = OpenApiParameter("study", int, description="only the analyses of this study (its id)")
 
@@ -146,14 +158,8 @@ class AnalysisViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.D
     def partial_update(self, request, pk=None):
         analysis = self.get_object()
         _require(request.user, analysis, Role.EDITOR)
-        form = AnalysisEditSerializer(data=request.data)
-        form.is_valid(raise_exception=True)
-        unknown = set(request.data) - set(form.fields)
-        if unknown:
-            raise ValidationError({"detail": [f"These cannot be changed here: {', '.join(sorted(unknown))}. "
-                                              f"Editable: {', '.join(form.fields)}."]})
         try:
-            analysis = services.update_analysis(analysis, **form.validated_data)
+            analysis = services.update_analysis(analysis, **edits(AnalysisEditSerializer, request.data))
         except services.Refused as exc:
             raise _refused(exc)
         return Response(AnalysisSerializer(analysis, context={"request": request}).data)

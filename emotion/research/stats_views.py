@@ -13,8 +13,9 @@ from emotion.access import editable_analyses, visible_analyses
 from . import agreement
 
 
-# Messages about a hand-label file are shown in the agreement card (templates/research/_agreement.html)
-LABELS_TAG = "labels"
+# Messages about a hand-label file are shown in the agreement card (templates/research/_agreement.html),
+# not at the top of the page (base.html leaves "in-card" messages to their card)
+LABELS_TAG = "labels in-card"
 
 
 @login_required

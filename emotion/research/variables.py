@@ -95,6 +95,13 @@ def typed(variable: Variable, text: Optional[str]):
 
 def define(study, name: str, kind: str) -> Variable:
     """A new variable of the study, or Refused (field ``name`` or ``kind``) saying why not."""
+    name = check_definition(study, name, kind)
+    return Variable.objects.create(study=study, name=name, kind=kind)
+
+
+def check_definition(study, name: str, kind: str) -> str:
+    """The name of a variable the study may define (stripped), or Refused saying why not (the admin's
+    form asks too)."""
     name = (name or "").strip()
     if not NAME.fullmatch(name):
         raise Refused("A variable's name is a letter followed by letters, digits or _ (at most 40), so that R "
@@ -105,7 +112,7 @@ def define(study, name: str, kind: str) -> Variable:
         raise Refused(f"A variable's kind is one of: {', '.join(Variable.Kind.values)}.", "kind")
     if study.variables.filter(name__iexact=name).exists():
         raise Refused(f"The study already has a variable “{name}”.", "name")
-    return Variable.objects.create(study=study, name=name, kind=kind)
+    return name
 
 
 def set_values(study, code: str, values: dict) -> Participant:
