@@ -8,7 +8,7 @@ Measured in one run, with the thread counts a user gets by default (torch's and 
 - the engine's whole video path (``iter_video``: decode, shot cuts, scans, local re-detection,
   tracking, CNN, LSTM) at frame step 1 and 3, its speed-up over the baseline, and where its time goes
   (each stage timed alone, in one thread, per analysed frame);
-- both scored against tests/data/hamilton_truth.json (emotion/ml/trackeval.py): face recall, false
+- both scored against tests/data/hamilton_truth.json (emotion/training/trackeval.py): face recall, false
   boxes, identity switches, cuts found; and whether steps 1 and 3 report the same faces on the frames
   they share.
 Every speed is the median of ``--runs`` runs.
@@ -37,7 +37,7 @@ from emotion.ml import load_engine  # noqa: E402
 from emotion.ml.engine import STREAM_MIRROR  # noqa: E402
 from emotion.ml.faces import DetectorConfig, FaceDetector, to_gray  # noqa: E402
 from emotion.ml.media import iter_frames  # noqa: E402
-from emotion.ml.trackeval import load_truth, score_tracks  # noqa: E402
+from emotion.training.trackeval import load_truth, score_tracks  # noqa: E402
 from emotion.ml.tracking import iou  # noqa: E402
 
 CLIP = ROOT.parent / "shared" / "media" / "short_hamilton_clip.mp4"

@@ -2,6 +2,9 @@
 
 DEBUG is off unless DJANGO_DEBUG=1. Production sets DJANGO_SECRET_KEY and DJANGO_ALLOWED_HOSTS, and behind a
 TLS proxy the # SECURITY block's variables; nothing is required to run locally.
+
+Over 300 lines because Django reads one settings module: it is cut into commented blocks, one per
+concern (apps, middleware, database, security, limits, Celery, Channels, logging, caches).
 """
 
 import os

@@ -9,15 +9,15 @@ run=${1:-runs/main}
 data=${FER_DATA:-../shared/datasets/fer2013.zip}
 shift || true
 py=.venv/bin/python
-$py -m emotion.ml.train stage1 --data "$data" --out "$run" "$@"
+$py -m emotion.training.train stage1 --data "$data" --out "$run" "$@"
 # stage 2 has its own options (e.g. STAGE2_ARGS="--epochs 1 --clips 64 --train-faces 500" for a smoke run)
-$py -m emotion.ml.train stage2 --data "$data" --out "$run" ${STAGE2_ARGS:-}
-$py -m emotion.ml.calibrate --data "$data" --checkpoint "$run/stage2_best.pt"
+$py -m emotion.training.train stage2 --data "$data" --out "$run" ${STAGE2_ARGS:-}
+$py -m emotion.training.calibrate --data "$data" --checkpoint "$run/stage2_best.pt"
 # the confidence's temperature and the reliability rule's choice, on PublicTest; the rule's constants
 # in emotion/ml/quality.py are then set from "$run/reliability_fit.json" by hand
-$py -m emotion.ml.robustness --fit --data "$data" --checkpoint "$run/stage2_best.pt" --out "$run/reliability_fit.json"
+$py -m emotion.training.robustness --fit --data "$data" --checkpoint "$run/stage2_best.pt" --out "$run/reliability_fit.json"
 ablation=()
 [ -f runs/ablation.json ] && ablation=(--ablation runs/ablation.json)
-$py -m emotion.ml.publish --run "$run" "${ablation[@]}"
-$py -m emotion.ml.evaluate --data "$data" --checkpoint emotion/weights/fer_cnn_lstm.pt --card emotion/weights/model_card.json
-$py -m emotion.ml.robustness --data "$data" --split PrivateTest --out "$run/suite_private.json"
+$py -m emotion.training.publish --run "$run" "${ablation[@]}"
+$py -m emotion.training.evaluate --data "$data" --checkpoint emotion/weights/fer_cnn_lstm.pt --card emotion/weights/model_card.json
+$py -m emotion.training.robustness --data "$data" --split PrivateTest --out "$run/suite_private.json"

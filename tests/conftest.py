@@ -41,8 +41,8 @@ def engine():
 
 @pytest.fixture(scope="session")
 def fer_splits():
-    from emotion.ml.data import load_fer2013
-    from emotion.ml.train_common import DEFAULT_CACHE
+    from emotion.training.data import load_fer2013
+    from emotion.training.train_common import DEFAULT_CACHE
 
     return load_fer2013(need(FER_ZIP), cache_dir=DEFAULT_CACHE)
 

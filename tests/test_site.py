@@ -25,7 +25,7 @@ def test_ml_core_imports_nothing_from_django():
     import subprocess
     import sys
 
-    code = ("import sys, emotion.ml, emotion.ml.train, emotion.ml.evaluate, emotion.ml.annotate, emotion.ml.export; "
+    code = ("import sys, emotion.ml, emotion.training.train, emotion.training.evaluate, emotion.ml.annotate, emotion.ml.export; "
             "print(any(m == 'django' or m.startswith('django.') for m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

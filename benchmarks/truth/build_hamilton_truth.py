@@ -496,7 +496,7 @@ def render_zooms(frames, faces, out_dir, side=128, cols=10, per_sheet=80):
 def report(truth_path, frames):
     sys.path.insert(0, str(ROOT))
     from emotion.ml.faces import DetectorConfig, FaceDetector, to_gray
-    from emotion.ml.trackeval import load_truth, score_tracks
+    from emotion.training.trackeval import load_truth, score_tracks
 
     truth = load_truth(truth_path)
     stats = {}

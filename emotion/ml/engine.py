@@ -72,7 +72,7 @@ STREAM_MIRROR = True
 
 class Engine:
     def __init__(self, model, meta: dict, version: str, detector_cfg: DetectorConfig = DetectorConfig()):
-        # output biases judged on still faces only are added to still faces only (calibrate.py)
+        # output biases judged on still faces only are added to still faces only (emotion/training/calibrate.py)
         self.still_bias = torch.zeros_like(model.output_bias)
         if biases_for_stills_only(meta):
             self.still_bias = model.output_bias.clone()

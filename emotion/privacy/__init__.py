@@ -1,0 +1,1 @@
+"""Privacy: retention purge, a user's data download and account deletion."""

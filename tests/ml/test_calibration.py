@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from emotion.ml.calibrate import choose_biases, folds, halves, held_out_effect, reliably_positive
-from emotion.ml.metrics import classification_report
+from emotion.training.calibrate import choose_biases, folds, halves, held_out_effect, reliably_positive
+from emotion.training.metrics import classification_report
 
 
 def noise(n=700, k=7, seed=0):

@@ -1,4 +1,4 @@
-from emotion.ml.card_history import carried_forward
+from emotion.training.card_history import carried_forward
 
 
 def test_the_replaced_model_heads_the_history_and_the_projects_record_is_carried():

@@ -5,7 +5,7 @@ import cv2
 import numpy as np
 import pytest
 
-from emotion.ml.data import DatasetError, load_fer2013
+from emotion.training.data import DatasetError, load_fer2013
 from emotion.ml.labels import EMOTIONS
 
 

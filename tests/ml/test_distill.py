@@ -8,9 +8,9 @@ import torch
 import torch.nn.functional as F
 
 from emotion.ml.checkpoint import load_checkpoint
-from emotion.ml.distill import Teachers, distillation_loss, mix_batch, soft_targets
+from emotion.training.distill import Teachers, distillation_loss, mix_batch, soft_targets
 from emotion.ml.model import ModelConfig
-from emotion.ml.train import Stage1Config, main, train_stage1
+from emotion.training.train import Stage1Config, main, train_stage1
 from tests.conftest import FER_ZIP, need
 
 TINY = asdict(ModelConfig(widths=(8, 16, 16, 32), feature_dim=32, lstm_hidden=16))
@@ -59,7 +59,7 @@ def test_options_that_cannot_work_together_are_refused(tmp_path, capsys):
 
 def test_command_passes_the_distillation_options_on(monkeypatch, tmp_path):
     seen = {}
-    monkeypatch.setattr("emotion.ml.train.train_stage1", lambda cfg, *a: seen.update(cfg=cfg, args=a))
+    monkeypatch.setattr("emotion.training.train.train_stage1", lambda cfg, *a: seen.update(cfg=cfg, args=a))
     main(["stage1", "--data", "d", "--out", str(tmp_path), "--teachers", "a.pt,b.pt", "--distill", "0.7",
           "--temperature", "3", "--mix-alpha", "0.4", "--cutmix", "0.25", "--ema", "0.999", "--device", "cuda"])
     cfg = seen["cfg"]

@@ -5,7 +5,7 @@ is a hold (the rule switches only on a lead above it)."""
 
 import numpy as np
 
-from emotion.ml.label_rules import ARGMAX, PREVIOUS, choose
+from emotion.training.label_rules import ARGMAX, PREVIOUS, choose
 from emotion.ml.labelling import ShownLabel, contradiction, hysteresis_labels
 
 # one face, three emotions, five frames

@@ -12,9 +12,10 @@ import numpy as np
 import pytest
 import torch
 
-from emotion.ml import degrade, quality, robustness, soft_targets
+from emotion.ml import quality
+from emotion.training import degrade, metrics, robustness, soft_targets
 from emotion.ml.model import ModelConfig
-from emotion.ml.train import Stage1Config, train_stage1
+from emotion.training.train import Stage1Config, train_stage1
 from tests.conftest import FER_ZIP, MEDIA, need
 
 TINY = asdict(ModelConfig(widths=(8, 16, 16, 32), feature_dim=32, lstm_hidden=16))
@@ -77,11 +78,11 @@ def test_temperature_scaling_keeps_the_label_and_fixes_overconfidence():
     # with unit Gaussian logits shifted by 1.5 on the true class, the true posterior is softmax(1.5 z):
     # probabilities made from 3 z are overconfident by a temperature of 3 / 1.5 = 2
     sharp = np.exp(logits * 3) / np.exp(logits * 3).sum(1, keepdims=True)
-    t = robustness.fit_temperature(sharp, y)
+    t = metrics.fit_temperature(sharp, y)
     assert 1.85 < t < 2.15
     fixed = quality.calibrated(sharp, t)
     assert (fixed.argmax(1) == sharp.argmax(1)).all()
-    assert robustness.ece(fixed, y) < robustness.ece(sharp, y) / 3
+    assert metrics.ece(fixed, y) < metrics.ece(sharp, y) / 3
 
 
 def test_the_rule_refuses_faces_noisier_blurrier_darker_or_smaller_than_the_suite_holds(public_sample):
@@ -176,7 +177,7 @@ def test_a_robust_run_with_stored_targets_resumes_to_the_same_state(tmp_path):
 
 
 def test_contradicting_robust_options_are_refused(tmp_path):
-    from emotion.ml.train import check_stage1
+    from emotion.training.train import check_stage1
     with pytest.raises(ValueError, match="--degrade"):
         check_stage1(Stage1Config(degrade=1.5))
     with pytest.raises(ValueError, match="one"):

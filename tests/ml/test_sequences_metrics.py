@@ -1,10 +1,10 @@
 import numpy as np
 import torch
 
-from emotion.ml.evaluate import flicker_per_100, mean_lag
-from emotion.ml.metrics import classification_report
-from emotion.ml.sequences import ClipSpec, make_clips
-from emotion.ml.video_benchmark import ema_probs
+from emotion.training.evaluate import flicker_per_100, mean_lag
+from emotion.training.metrics import classification_report
+from emotion.training.sequences import ClipSpec, make_clips
+from emotion.training.video_benchmark import ema_probs
 
 
 def test_clips_are_reproducible_and_change_expression():
@@ -57,7 +57,7 @@ def test_ema_smoothing():
 
 
 def test_cross_fade_weights_and_labels_switch_half_way():
-    from emotion.ml.sequences import _expression_timeline
+    from emotion.training.sequences import _expression_timeline
     spec = ClipSpec(fade=3, max_segments=2)
     keep = torch.arange(24).view(1, -1).expand(400, 24)
     labels = torch.arange(7)
@@ -76,7 +76,7 @@ def test_cross_fade_weights_and_labels_switch_half_way():
 
 
 def test_missed_detections_skip_ahead_in_time():
-    from emotion.ml.sequences import _detected_frames
+    from emotion.training.sequences import _detected_frames
     keep = _detected_frames(500, 24, torch.Generator().manual_seed(0), ClipSpec(miss_rate=0.1))
     steps = keep[:, 1:] - keep[:, :-1]
     assert set(steps.unique().tolist()) == {1, 2}
@@ -84,7 +84,7 @@ def test_missed_detections_skip_ahead_in_time():
 
 
 def test_video_timelines_hold_expressions_for_seconds_and_swap_people_within_one():
-    from emotion.ml.sequences import VideoSpec, video_timelines
+    from emotion.training.sequences import VideoSpec, video_timelines
     labels = np.arange(700) % 7
     spec = VideoSpec(views=6, min_segment=40, max_segment=200, swap_rate=0.01)
     src, view, y = video_timelines(labels, 30, 1000, np.random.default_rng(0), spec)
@@ -107,7 +107,7 @@ def test_video_timelines_hold_expressions_for_seconds_and_swap_people_within_one
 
 
 def test_face_views_are_consecutive_frames_of_one_face():
-    from emotion.ml.sequences import face_views
+    from emotion.training.sequences import face_views
     faces = torch.rand(20, 1, 48, 48)
     views = face_views(faces, 6, torch.Generator().manual_seed(0))
     assert views.shape == (20, 6, 1, 48, 48) and float(views.min()) >= 0 and float(views.max()) <= 1
@@ -117,7 +117,7 @@ def test_face_views_are_consecutive_frames_of_one_face():
 
 
 def test_pooled_scores_over_groups_of_clips():
-    from emotion.ml.video_benchmark import beats, score, window_accuracy
+    from emotion.training.video_benchmark import beats, score, window_accuracy
     y1, p1 = np.array([[0, 0, 1, 1]]), np.array([[0, 0, 0, 1]])
     y2, p2 = np.zeros((1, 600), int), np.zeros((1, 600), int)
     p2[0, 550:] = 3
@@ -150,7 +150,7 @@ def _long_clips(n=40, length=1200):
 
 
 def test_drift_check_compares_the_same_frames_with_fresh_streams():
-    from emotion.ml.video_benchmark import holds_up_late, run_row
+    from emotion.training.video_benchmark import holds_up_late, run_row
     inputs, ys = _long_clips()
     steady = run_row(_one_hot_run(lambda t: np.full(t.shape, 0.7)), inputs, ys, margin=0.0)
     assert abs(steady["accuracy_500_to_1000"] - steady["accuracy_500_to_1000_fresh_streams"]) < 0.01
@@ -165,7 +165,7 @@ def test_drift_check_compares_the_same_frames_with_fresh_streams():
 
 
 def test_training_streams_carry_or_drop_their_state_between_clips():
-    from emotion.ml.train_temporal import carried_state
+    from emotion.training.train_temporal import carried_state
     h, c = torch.ones(1, 3, 4), torch.full((1, 3, 4), 2.0)
     h2, c2 = carried_state((h, c), torch.tensor([True, False, True]))
     assert torch.equal(h2[0, 1], torch.zeros(4)) and torch.equal(c2[0, 0], c[0, 0]) and torch.equal(c2[0, 2], c[0, 2])
@@ -173,7 +173,7 @@ def test_training_streams_carry_or_drop_their_state_between_clips():
 
 
 def test_frames_just_after_a_change_of_expression_weigh_more():
-    from emotion.ml.train_temporal import Stage2Config, stage2_loss, switch_weights
+    from emotion.training.train_temporal import Stage2Config, stage2_loss, switch_weights
     cfg = Stage2Config(switch=2.0, switch_frames=3, stability=0.0, state_penalty=0.0)
     y = np.array([[0, 0, 1, 1, 1, 1, 2], [5, 5, 5, 5, 5, 5, 5]])
     w = switch_weights(y, cfg)

@@ -7,10 +7,10 @@ import torch
 
 from emotion.ml.checkpoint import load_checkpoint
 from emotion.ml.engine import DEFAULT_CHECKPOINT
-from emotion.ml.features import clip_frames
-from emotion.ml.sequences import VideoSpec, video_timelines
-from emotion.ml.train_common import prepare
-from emotion.ml.video_benchmark import gather
+from emotion.training.features import clip_frames
+from emotion.training.sequences import VideoSpec, video_timelines
+from emotion.training.train_common import prepare
+from emotion.training.video_benchmark import gather
 
 STEPS = 2000
 CELL_BOUND = 10.0

@@ -1,4 +1,4 @@
-"""The tracker scoring (emotion/ml/trackeval.py) on small synthetic truths, and the integrity of the
+"""The tracker scoring (emotion/training/trackeval.py) on small synthetic truths, and the integrity of the
 committed ground truth of the shared clip (tests/data/hamilton_truth.json)."""
 
 import json
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from emotion.ml.trackeval import Truth, TruthFace, load_truth, score_tracks
+from emotion.training.trackeval import Truth, TruthFace, load_truth, score_tracks
 
 TRUTH_FILE = Path(__file__).resolve().parent.parent / "data" / "hamilton_truth.json"
 

@@ -10,9 +10,9 @@ import torch
 
 from emotion.ml.checkpoint import load_checkpoint
 from emotion.ml.model import ModelConfig
-from emotion.ml.train import Stage1Config, main, train_stage1
-from emotion.ml.train_common import ConfigMismatch, config_dict
-from emotion.ml.train_temporal import Stage2Config, train_stage2
+from emotion.training.train import Stage1Config, main, train_stage1
+from emotion.training.train_common import ConfigMismatch, config_dict
+from emotion.training.train_temporal import Stage2Config, train_stage2
 from tests.conftest import FER_ZIP, need
 
 TINY = asdict(ModelConfig(widths=(8, 16, 16, 32), feature_dim=32, lstm_hidden=16))
@@ -28,7 +28,7 @@ def resume_state(path):
 @pytest.fixture(autouse=True, scope="module")
 def feature_cache(tmp_path_factory):
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr("emotion.ml.features.FEATURE_CACHE", tmp_path_factory.mktemp("features"))
+        mp.setattr("emotion.training.features.FEATURE_CACHE", tmp_path_factory.mktemp("features"))
         yield
 
 
@@ -130,7 +130,7 @@ def test_command_refuses_options_it_cannot_honour(argv, message, tmp_path, capsy
 
 def test_command_honours_stage1_options(monkeypatch, tmp_path):
     seen = {}
-    monkeypatch.setattr("emotion.ml.train.train_stage1", lambda cfg, *a: seen.update(cfg=cfg, args=a))
+    monkeypatch.setattr("emotion.training.train.train_stage1", lambda cfg, *a: seen.update(cfg=cfg, args=a))
     main(["stage1", "--data", "d", "--out", str(tmp_path), "--epochs", "7", "--subset", "100", "--norm", "hist",
           "--seed", "3", "--widths", "8,16", "--threads", "1", "--stop-after", "2"])
     cfg = seen["cfg"]

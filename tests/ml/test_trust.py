@@ -8,7 +8,7 @@ import pytest
 from emotion.ml import EMOTIONS
 from emotion.ml.media import read_image
 from emotion.ml.quality import is_reliable
-from emotion.ml.trackeval import load_truth, score_tracks
+from emotion.training.trackeval import load_truth, score_tracks
 from emotion.ml.tracking import HOLD_SECONDS, iou
 from tests.conftest import CLIP, MEDIA, ROOT, need
 

@@ -1,0 +1,1 @@
+"""manage.py analyze: the engine on files, without the site."""

@@ -1,0 +1,1 @@
+"""Template tags of the research pages (field limits, number formats)."""

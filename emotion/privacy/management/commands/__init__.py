@@ -1,0 +1,1 @@
+"""manage.py purge: the retention purge, also run by Celery beat."""

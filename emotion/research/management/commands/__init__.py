@@ -1,0 +1,1 @@
+"""Operators' commands for analyses (e.g. requeue the stuck ones)."""

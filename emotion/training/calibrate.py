@@ -2,7 +2,7 @@
 ones' (FER2013 has 436 'disgust' training faces against 7215 'happy'), kept only if they help on
 images they were not fitted on.
 
-    python -m emotion.ml.calibrate --data ../shared/datasets/fer2013.zip --checkpoint runs/main/stage2_best.pt
+    python -m emotion.training.calibrate --data ../shared/datasets/fer2013.zip --checkpoint runs/main/stage2_best.pt
 
 Coordinate ascent over one bias per class maximises macro F1 of still faces (the CNN, as
 ``classify_faces`` reports them), keeping accuracy within ``max_acc_drop`` of
@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .checkpoint import load_checkpoint, save_checkpoint
+from emotion.ml.checkpoint import load_checkpoint, save_checkpoint
 from .metrics import classification_report
 
 GRID = np.round(np.arange(-1.0, 1.01, 0.1), 2)

@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
-from .checkpoint import load_checkpoint
+from emotion.ml.checkpoint import load_checkpoint
 
 
 class Teachers:

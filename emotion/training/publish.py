@@ -1,10 +1,10 @@
 """Ship a trained run: copy its stage-2 checkpoint into ``emotion/weights/`` with a model card.
 
-    python -m emotion.ml.publish --run runs/main --name fer-cnn-lstm-vN [--ablation runs/ablation.json]
+    python -m emotion.training.publish --run runs/main --name fer-cnn-lstm-vN [--ablation runs/ablation.json]
 
 The card holds the model and training configs, both stages' histories (PublicTest only), any extra
 measurements given, and what card_history.py carries from the card it replaces (the replaced model
-as the first entry of its history); ``python -m emotion.ml.evaluate --card ...`` then adds the PrivateTest scores.
+as the first entry of its history); ``python -m emotion.training.evaluate --card ...`` then adds the PrivateTest scores.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from pathlib import Path
 import torch
 
 from .card_history import carried_forward
-from .checkpoint import load_checkpoint, save_checkpoint
-from .engine import DEFAULT_CHECKPOINT, WEIGHTS_DIR
+from emotion.ml.checkpoint import load_checkpoint, save_checkpoint
+from emotion.ml.engine import DEFAULT_CHECKPOINT, WEIGHTS_DIR
 
 
 def publish(run: Path, extra: dict, name: str) -> Path:

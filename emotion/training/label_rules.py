@@ -1,7 +1,7 @@
 """The shown label's rule, measured: how much flicker each rule saves against how often the label it
 shows contradicts the probabilities beside it, on the video-like benchmark's PublicTest clips only.
 
-    python -m emotion.ml.label_rules --data ../shared/datasets/fer2013.zip \
+    python -m emotion.training.label_rules --data ../shared/datasets/fer2013.zip \
         [--checkpoint emotion/weights/fer_cnn_lstm.pt] [--out benchmarks/results/label_rule.json]
 
 Every rule reads the same CNN-LSTM probabilities, run frame by frame as a stream runs them (the
@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .labelling import contradiction, hysteresis_labels
+from emotion.ml.labelling import contradiction, hysteresis_labels
 from .video_benchmark import labels_row
 
 # The margin shipped before this measurement, and the rule the flicker gain is counted from.
@@ -75,7 +75,7 @@ def choose(rows: dict) -> str:
 
 def public_probs(checkpoint: Path, data: str) -> tuple:
     """The CNN-LSTM's stream probabilities and the labels of the video-like PublicTest clips."""
-    from .checkpoint import biases_for_stills_only, load_checkpoint
+    from emotion.ml.checkpoint import biases_for_stills_only, load_checkpoint
     from .data import load_fer2013
     from .video_benchmark import public_video_clips
     from .train_common import DEFAULT_CACHE
@@ -126,7 +126,7 @@ def format_table(res: dict) -> str:
 
 
 def main(argv=None) -> None:
-    from .engine import DEFAULT_CHECKPOINT
+    from emotion.ml.engine import DEFAULT_CHECKPOINT
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data", required=True, help="the FER2013 zip or CSV")

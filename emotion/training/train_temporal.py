@@ -31,10 +31,10 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from .checkpoint import load_checkpoint, save_checkpoint
+from emotion.ml.checkpoint import load_checkpoint, save_checkpoint
 from .degrade import random_degradations
 from .features import cached_view_outputs, clip_frames
-from .model import TemporalHead
+from emotion.ml.model import TemporalHead
 from .sequences import ClipSpec, VideoSpec, make_clips, video_timelines
 from .train_common import (config_dict, engine_bf16, load_resume, load_splits, log, prepare, save_resume,
                            setup_logging, training_subset)

@@ -21,8 +21,8 @@ import numpy as np
 import torch
 
 from .data import load_fer2013
-from .model import EmotionNet
-from .normalize import equalize, standardize
+from emotion.ml.model import EmotionNet
+from emotion.ml.normalize import equalize, standardize
 
 log = logging.getLogger("emotion.train")
 DEFAULT_CACHE = Path(os.environ.get("FER_CACHE_DIR", Path.home() / ".cache" / "fer-emotion"))
@@ -102,7 +102,7 @@ def predict_cnn(model: EmotionNet, x01: torch.Tensor, batch: int = 512) -> np.nd
 def engine_bf16() -> bool:
     """Whether the engine on this machine runs the CNN under bf16 autocast: evaluation and calibration
     score what ``classify_faces`` would report here (bf16 is far slower without AVX-512 BF16)."""
-    from .engine import use_bf16
+    from emotion.ml.engine import use_bf16
     return use_bf16()
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import torch
 
-from .normalize import standardize
+from emotion.ml.normalize import standardize
 from .sequences import ClipSpec, face_views
 
 log = logging.getLogger("emotion.train")

@@ -1,7 +1,7 @@
 """The camera-degradation suite: how the model reads faces as cameras deliver them, and whether the
 ``reliable`` flag knows when a reading is wrong.
 
-    python -m emotion.ml.robustness --data ../shared/datasets/fer2013.zip --checkpoint CK \
+    python -m emotion.training.robustness --data ../shared/datasets/fer2013.zip --checkpoint CK \
         --split PrivateTest [--baseline OLD_CK] [--out report.json]
 
 Every condition of ``degrade.SUITE`` is applied to every face of one split (seeded: PublicTest with
@@ -27,8 +27,10 @@ from typing import Dict, Iterable, Optional
 
 import numpy as np
 
-from . import degrade, quality
-from .metrics import classification_report
+from emotion.ml import quality
+
+from . import degrade
+from .metrics import classification_report, ece, fit_temperature
 
 SEEDS = {"PublicTest": 1, "PrivateTest": 2}
 NATIVE_SIZE = 48
@@ -84,29 +86,6 @@ def read_suite(engine, faces: np.ndarray, seed: int,
 
 
 # --- calibration -------------------------------------------------------------------------------------
-def ece(probs: np.ndarray, y: np.ndarray, bins: int = 15) -> float:
-    """Expected calibration error of the top probability, equal-width bins."""
-    conf, right = probs.max(1), probs.argmax(1) == y
-    edges = np.linspace(0, 1, bins + 1)
-    which = np.clip(np.digitize(conf, edges[1:-1]), 0, bins - 1)
-    total = 0.0
-    for b in range(bins):
-        m = which == b
-        if m.any():
-            total += m.mean() * abs(right[m].mean() - conf[m].mean())
-    return float(total)
-
-
-def nll(probs: np.ndarray, y: np.ndarray) -> float:
-    return float(-np.log(np.clip(probs[np.arange(len(y)), y], 1e-12, 1)).mean())
-
-
-def fit_temperature(probs: np.ndarray, y: np.ndarray) -> float:
-    """The temperature (0.25 to 4, steps of 0.01) that minimises the negative log-likelihood."""
-    grid = np.round(np.arange(0.25, 4.0001, 0.01), 2)
-    return float(grid[int(np.argmin([nll(quality.calibrated(probs, t), y) for t in grid]))])
-
-
 def halves(n: int, seed: int = 0):
     """A fixed split of n faces into the half that fits and the half that checks."""
     idx = np.random.default_rng(seed).permutation(n)
@@ -253,8 +232,8 @@ def fit(checkpoint: Path, splits: dict) -> dict:
     """Fit the confidence's temperature on half of clean PublicTest and choose the rule's thresholds on
     the PublicTest suite; the temperature and the report go into the checkpoint (quality.py's constants
     are then set to the chosen rule by hand: the rule is code, reviewed like code)."""
-    from .checkpoint import load_checkpoint, save_checkpoint
-    from .engine import load_engine
+    from emotion.ml.checkpoint import load_checkpoint, save_checkpoint
+    from emotion.ml.engine import load_engine
     engine = load_engine(checkpoint)
     x, y = splits["PublicTest"]
     readings = read_suite(engine, x, SEEDS["PublicTest"])
@@ -271,7 +250,7 @@ def fit(checkpoint: Path, splits: dict) -> dict:
 
 
 def main(argv=None) -> None:
-    from .engine import load_engine
+    from emotion.ml.engine import load_engine
     from .train_common import load_splits
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data", required=True)

@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 
 from .degrade import random_degradations
-from .normalize import equalize
+from emotion.ml.normalize import equalize
 
 
 def random_affine(x: torch.Tensor, g: torch.Generator, max_rot: float = 15.0, scale=(0.85, 1.15),

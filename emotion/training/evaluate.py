@@ -1,6 +1,6 @@
 """Evaluation: PrivateTest accuracy of single faces, and two temporal benchmarks on synthetic clips.
 
-    python -m emotion.ml.evaluate --data ../shared/datasets/fer2013.zip --checkpoint runs/main/stage2_best.pt \
+    python -m emotion.training.evaluate --data ../shared/datasets/fer2013.zip --checkpoint runs/main/stage2_best.pt \
         --card emotion/weights/model_card.json [--baseline emotion/weights/fer_cnn_lstm.pt]
 
 The 24-frame benchmark (v1's) builds clips from PrivateTest faces as v1's stage 2 built its training
@@ -23,12 +23,12 @@ import numpy as np
 import torch
 
 from . import video_benchmark as vb
-from .checkpoint import biases_for_stills_only, load_checkpoint
+from emotion.ml.checkpoint import biases_for_stills_only, load_checkpoint
 from .data import load_fer2013
 from .features import cached_view_outputs, cnn_digest
 from . import label_rules
-from .labelling import describe_rule, hysteresis_labels
-from .labels import EMOTIONS
+from emotion.ml.labelling import describe_rule, hysteresis_labels
+from emotion.ml.labels import EMOTIONS
 from .metrics import classification_report
 from .sequences import ClipSpec, VideoSpec
 from .train_common import DEFAULT_CACHE, engine_bf16, prepare

@@ -19,7 +19,7 @@ from typing import Dict, Iterable, Iterator, Tuple
 import cv2
 import numpy as np
 
-from .labels import EMOTIONS
+from emotion.ml.labels import EMOTIONS
 
 SPLITS = ("Training", "PublicTest", "PrivateTest")
 Split = Tuple[np.ndarray, np.ndarray]

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from .features import cached_view_outputs
-from .labelling import LABEL_MARGIN, LABEL_STEPS, hysteresis_labels
+from emotion.ml.labelling import LABEL_MARGIN, LABEL_STEPS, hysteresis_labels
 from .metrics import classification_report
 from .sequences import VideoSpec, video_timelines
 from .train_common import engine_bf16, prepare

@@ -7,7 +7,7 @@ the checkpoint it came from and the exact command that made it. A student reads 
 or more teachers (``SoftTargets``), softened at its own temperature and averaged over the teachers,
 so the teachers themselves are never needed again.
 
-    python -m emotion.ml.soft_targets --data ../shared/datasets/fer2013.zip \
+    python -m emotion.training.soft_targets --data ../shared/datasets/fer2013.zip \
         --checkpoint runs/teacher-a/stage1_best.pt --name teacher-a
 """
 
@@ -24,7 +24,7 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from .checkpoint import load_checkpoint
+from emotion.ml.checkpoint import load_checkpoint
 from .metrics import classification_report
 from .train_common import load_splits, predict_logits, prepare
 
@@ -91,7 +91,7 @@ def main(argv=None) -> None:
     p.add_argument("--name", required=True, help="file name of the targets (no extension)")
     p.add_argument("--out", type=Path, default=SOFT_TARGET_DIR)
     args = p.parse_args(argv)
-    command = "python -m emotion.ml.soft_targets " + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:]))
+    command = "python -m emotion.training.soft_targets " + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:]))
     record = make(args.checkpoint, args.data, args.name, args.out, command)
     print(json.dumps(record["scores"]))
 

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
-from .tracking import iou
+from emotion.ml.tracking import iou
 
 RECALL_IOU = 0.5     # a scored face counts as found by a box overlapping it this much (one-to-one)
 MATCH_IOU = 0.3      # a box overlapping no truth face this much is a false box; also the identity match

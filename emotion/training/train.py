@@ -1,12 +1,15 @@
 """Training: stage 1 fits the CNN on single faces, stage 2 fits the LSTM head on video-like clips.
 
-    python -m emotion.ml.train stage1 --data ../shared/datasets/fer2013.zip --out runs/main
-    python -m emotion.ml.train stage2 --data ../shared/datasets/fer2013.zip --out runs/main
+    python -m emotion.training.train stage1 --data ../shared/datasets/fer2013.zip --out runs/main
+    python -m emotion.training.train stage2 --data ../shared/datasets/fer2013.zip --out runs/main
 
 Both stages are seeded, log to ``<out>/train.log``, and save ``<out>/<stage>_last.pt`` after every
 epoch with their config; running the same command again resumes from it (``--stop-after N`` ends a
 call after N epochs, to cut a long run into chunks). Resuming with other options is refused, so the
 schedule fixed at the start is the one the run follows. Model choice (best epoch) uses PublicTest only.
+
+Over 300 lines because the stage-1 loop, its resumable state and the command line that checks a
+resumed run's options against that state are one contract; split, each half would restate it.
 """
 
 from __future__ import annotations
@@ -27,11 +30,11 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from . import augment, degrade
-from .checkpoint import load_checkpoint, save_checkpoint
+from emotion.ml.checkpoint import load_checkpoint, save_checkpoint
 from .distill import Teachers, distillation_loss, mix_batch, soft_targets, weight_average
 from .metrics import classification_report
-from .model import EmotionNet, ModelConfig
-from .normalize import METHODS, standardize
+from emotion.ml.model import EmotionNet, ModelConfig
+from emotion.ml.normalize import METHODS, standardize
 from .train_common import (ConfigMismatch, config_dict, engine_bf16, load_resume, load_splits, log,
                            plain, predict_cnn, prepare, save_resume, setup_logging, training_subset)
 from .robustness import SEEDS
@@ -244,7 +247,7 @@ def parser() -> argparse.ArgumentParser:
             s.add_argument("--ema", type=float, help="decay of the weight average scored and saved (e.g. 0.999)")
             s.add_argument("--lr", type=float, help="peak learning rate of the one-cycle schedule (default 0.05)")
             s.add_argument("--init", help="a stage-1 checkpoint of the same CNN to continue training from")
-            s.add_argument("--soft-targets", help="comma-separated stored teacher logits (.npz from emotion.ml.soft_targets)")
+            s.add_argument("--soft-targets", help="comma-separated stored teacher logits (.npz from emotion.training.soft_targets)")
             s.add_argument("--device", default="cpu", help="where the network runs: cpu or cuda (the run is the same)")
         else:
             s.add_argument("--clips", type=int, help="training clips per epoch")
