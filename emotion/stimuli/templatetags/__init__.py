@@ -1,0 +1,1 @@
+"""Template tags of the stimulus pages (the study page's stimuli card, seconds, field limits)."""
