@@ -6,6 +6,7 @@ the pool's size bounds how many frames run at once, whatever the number of conne
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import List, Optional
@@ -73,3 +74,27 @@ def analyse(stream, data: bytes, t: float) -> List[dict]:
     check_frame_header(data)
     bgr = decode_image(data, "frame", max_pixels=settings.FER_LIVE_MAX_FRAME_PIXELS)
     return [face.to_dict() for face in stream.process(bgr, t=t)]
+
+
+class ConnectionStream:
+    """One connection's stream of frames, made and fed in the pool: its faces keep their tracks and
+    LSTM states from frame to frame until ``reset``."""
+
+    def __init__(self):
+        self.stream = None
+
+    async def analyse(self, data: bytes, arrival: float) -> List[dict]:
+        loop = asyncio.get_running_loop()
+        if self.stream is None:
+            self.stream = await loop.run_in_executor(executor(), new_stream)
+        return await loop.run_in_executor(executor(), analyse, self.stream, data, arrival)
+
+    def reset(self) -> None:
+        if self.stream is not None:
+            self.stream.reset()
+
+
+async def model_version() -> str:
+    """The engine's version; loads the engine in the pool on first use."""
+    engine = await asyncio.get_running_loop().run_in_executor(executor(), get_engine)
+    return engine.version
