@@ -31,11 +31,24 @@ def _init_thread(torch_threads: int) -> None:
         torch.set_num_threads(torch_threads)
 
 
+def _one_opencv_thread() -> None:
+    """OpenCV's own thread pool off in this process: the pool's threads and the scanner are the
+    parallelism here, and OpenCV splitting each small call (a face's window, a resize) over its pool
+    costs CPU that a loaded server lacks: 8% more per frame on the shared clip at 640 px, for the
+    same faces and readings (benchmarks/results/live.json). Process-wide, as OpenCV's setting is:
+    a web process runs no other OpenCV work (uploads are probed in a process of their own and
+    analysed by the Celery workers)."""
+    import cv2
+
+    cv2.setNumThreads(1)
+
+
 def executor() -> ThreadPoolExecutor:
     global _executor
     if _executor is None:
         with _lock:
             if _executor is None:
+                _one_opencv_thread()
                 _executor = ThreadPoolExecutor(max_workers=settings.FER_LIVE_WORKERS, thread_name_prefix="fer-live",
                                                initializer=_init_thread, initargs=(settings.FER_LIVE_TORCH_THREADS,))
     return _executor
