@@ -65,7 +65,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import time
 from typing import Optional
 
@@ -87,7 +86,6 @@ from .jobs import Frame, JobQueue
 from .limits import LiveLimits
 from .sessions import LiveSessionRun
 
-log = logging.getLogger(__name__)
 MAX_QUEUED_COMMANDS = 10
 DISCONNECT_WAIT_S = 5        # well under daphne's application close timeout (10 s)
 
