@@ -107,3 +107,4 @@ def test_finish_without_a_worker_does_nothing():
     queue = JobQueue(1, 1)
     run(queue.finish(5))
     assert queue.pending == 0 and isinstance(Command({"type": "stop"}), Command)
+
