@@ -7,8 +7,11 @@ CPU use of the daphne process (100 % = one core) and of this client process.
 
     flock /tmp/fer-bench.lock .venv/bin/python benchmarks/bench_live.py            # the full matrix
     .venv/bin/python benchmarks/bench_live.py --clients 8 --widths 640 --seconds 10 --torch-threads 1
+    .venv/bin/python benchmarks/bench_live.py --clients 8 --widths 640 --repeat 5   # a loaded machine
 
-Writes benchmarks/results/live.json (unless --out says elsewhere).
+Writes benchmarks/results/live.json (unless --out says elsewhere), with the CPU named, what else was
+running, and, with --repeat, the median of the runs of each configuration. Where the time goes inside
+one frame: benchmarks/profile_live.py.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from emotion.live.limits import PAGE_FPS  # noqa: E402
 from tests import servers  # noqa: E402
 from tests.conftest import CLIP  # noqa: E402
 
@@ -152,6 +156,43 @@ def summarize(results, n, fps, seconds, daphne_cpu, client_cpu):
     }
 
 
+def machine() -> dict:
+    """The CPU (its model, and whether it has AVX-512 BF16, which the engine's bf16 path needs)."""
+    cpuinfo = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
+    model = next((line.split(":", 1)[1].strip() for line in cpuinfo.splitlines() if line.startswith("model name")),
+                 platform.processor())
+    return {"cpus": os.cpu_count(), "cpu": model, "avx512_bf16": "avx512_bf16" in cpuinfo,
+            "python": platform.python_version(), "platform": platform.platform()}
+
+
+def also_running(skip: set, n: int = 4) -> list:
+    """The busiest other processes now (percent of one core over their lifetime so far, as ps shows)."""
+    import subprocess
+
+    out = subprocess.run(["ps", "-eo", "pid,pcpu,args", "--sort=-pcpu", "--no-headers"], capture_output=True,
+                         text=True).stdout
+    busy = []
+    for line in out.splitlines():
+        pid, cpu, args = line.split(None, 2)
+        if int(pid) not in skip and float(cpu) >= 5:
+            busy.append(f"{float(cpu):.0f}% {args[:80]}")
+    return busy[:n]
+
+
+MEDIAN_OF = ("drop_share", "answered_fps", "frames_with_faces_share", "rtt_p50_ms", "rtt_p95_ms", "rtt_p99_ms",
+             "server_p50_ms", "server_p95_ms", "daphne_cpu_percent", "loadavg_1m")
+
+
+def medians(rows: list) -> list:
+    """Per configuration (width, torch threads, clients), the median of each figure over its runs."""
+    groups: dict = {}
+    for row in rows:
+        groups.setdefault((row["width"], row["torch_threads"], row["clients"]), []).append(row)
+    return [{"width": w, "torch_threads": t, "clients": n, "runs": len(group),
+             **{k: round(float(np.median([r[k] for r in group if r[k] is not None])), 3) for k in MEDIAN_OF}}
+            for (w, t, n), group in groups.items()]
+
+
 def bench_config(width: int, torch_threads: int, workers: int, scan_seconds: float, clients: list, fps: float,
                  seconds: float, warmup: float, log_dir: Path) -> list:
     frames = clip_jpegs(width, fps)
@@ -170,7 +211,8 @@ def bench_config(width: int, torch_threads: int, workers: int, scan_seconds: flo
                 run_clients(url, origin, frames, n, fps, seconds, warmup, proc.pid))
             row = {"width": width, "frame_kb": round(float(np.mean([len(f) for f in frames])) / 1024, 1),
                    "torch_threads": torch_threads or "default", "workers": workers, "scan_seconds": scan_seconds,
-                   **summarize(results, n, fps, seconds, daphne_cpu, client_cpu), "loadavg_1m": os.getloadavg()[0]}
+                   **summarize(results, n, fps, seconds, daphne_cpu, client_cpu), "loadavg_1m": os.getloadavg()[0],
+                   "also_running": also_running({os.getpid(), proc.pid})}
             rows.append(row)
             print(json.dumps(row), flush=True)
     finally:
@@ -185,7 +227,8 @@ def main():
     ap.add_argument("--torch-threads", default="1", help="torch threads per inference thread (0: torch's default)")
     ap.add_argument("--workers", type=int, default=2, help="inference threads in daphne")
     ap.add_argument("--scan-seconds", type=float, default=1.0, help="seconds between full-frame scans (beside replies)")
-    ap.add_argument("--fps", type=float, default=10)
+    ap.add_argument("--fps", type=float, default=PAGE_FPS, help="frames a second per client (the page's rate)")
+    ap.add_argument("--repeat", type=int, default=1, help="runs of each configuration, each on a fresh daphne")
     ap.add_argument("--seconds", type=float, default=20)
     ap.add_argument("--warmup", type=float, default=2)
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "live.json"))
@@ -195,15 +238,16 @@ def main():
     rows = []
     for width in (int(v) for v in args.widths.split(",")):
         for threads in (int(v) for v in args.torch_threads.split(",")):
-            rows += bench_config(width, threads, args.workers, args.scan_seconds, clients, args.fps, args.seconds,
-                                 args.warmup, log_dir)
+            for _ in range(args.repeat):
+                rows += bench_config(width, threads, args.workers, args.scan_seconds, clients, args.fps,
+                                     args.seconds, args.warmup, log_dir)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({
         "what": "round trip of one frame (send to reply) seen by WebSocket clients of a real daphne, each sending the "
                 "shared clip at fps_per_client with one frame in flight (later frames dropped meanwhile)",
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
-        "command": "python " + " ".join(sys.argv), "jpeg_quality": JPEG_QUALITY, "runs": rows,
+        "machine": machine(), "command": "python " + " ".join(sys.argv), "jpeg_quality": JPEG_QUALITY,
+        "medians": medians(rows), "runs": rows,
     }, indent=1) + "\n")
     print(f"wrote {out}")
 

@@ -6,6 +6,7 @@ the pool's size bounds how many frames run at once, whatever the number of conne
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import List, Optional
@@ -30,11 +31,24 @@ def _init_thread(torch_threads: int) -> None:
         torch.set_num_threads(torch_threads)
 
 
+def _one_opencv_thread() -> None:
+    """OpenCV's own thread pool off in this process: the pool's threads and the scanner are the
+    parallelism here, and OpenCV splitting each small call (a face's window, a resize) over its pool
+    costs CPU that a loaded server lacks: 8% more per frame on the shared clip at 640 px, for the
+    same faces and readings (benchmarks/results/live.json). Process-wide, as OpenCV's setting is:
+    a web process runs no other OpenCV work (uploads are probed in a process of their own and
+    analysed by the Celery workers)."""
+    import cv2
+
+    cv2.setNumThreads(1)
+
+
 def executor() -> ThreadPoolExecutor:
     global _executor
     if _executor is None:
         with _lock:
             if _executor is None:
+                _one_opencv_thread()
                 _executor = ThreadPoolExecutor(max_workers=settings.FER_LIVE_WORKERS, thread_name_prefix="fer-live",
                                                initializer=_init_thread, initargs=(settings.FER_LIVE_TORCH_THREADS,))
     return _executor
@@ -73,3 +87,27 @@ def analyse(stream, data: bytes, t: float) -> List[dict]:
     check_frame_header(data)
     bgr = decode_image(data, "frame", max_pixels=settings.FER_LIVE_MAX_FRAME_PIXELS)
     return [face.to_dict() for face in stream.process(bgr, t=t)]
+
+
+class ConnectionStream:
+    """One connection's stream of frames, made and fed in the pool: its faces keep their tracks and
+    LSTM states from frame to frame until ``reset``."""
+
+    def __init__(self):
+        self.stream = None
+
+    async def analyse(self, data: bytes, arrival: float) -> List[dict]:
+        loop = asyncio.get_running_loop()
+        if self.stream is None:
+            self.stream = await loop.run_in_executor(executor(), new_stream)
+        return await loop.run_in_executor(executor(), analyse, self.stream, data, arrival)
+
+    def reset(self) -> None:
+        if self.stream is not None:
+            self.stream.reset()
+
+
+async def model_version() -> str:
+    """The engine's version; loads the engine in the pool on first use."""
+    engine = await asyncio.get_running_loop().run_in_executor(executor(), get_engine)
+    return engine.version

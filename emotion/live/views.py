@@ -1,4 +1,3 @@
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
@@ -11,6 +10,7 @@ from emotion.access import may_delete_session, visible_sessions
 from fersite.throttle import refusal
 
 from . import access, exports
+from .limits import PAGE_FPS
 from .models import LiveSession
 from .recorder import unreliable_points
 
@@ -20,11 +20,9 @@ FORMATS = {"csv": ("text/csv; charset=utf-8", exports.as_csv),
 
 def page(request):
     """The webcam page; everything live happens over the /ws/live/ socket. The emotions and their
-    colours come to the page's script from the context processor (#fer-emotions)."""
-    return render(request, "live/page.html", {
-        "config": {"wsPath": "/ws/live/", "defaultFps": 10,
-                   "maxFps": settings.FER_LIVE_MAX_FPS, "maxFrameBytes": settings.FER_LIVE_MAX_FRAME_BYTES},
-    })
+    colours come to the page's script from the context processor (#fer-emotions), the server's limits
+    from the socket's hello (limits.py)."""
+    return render(request, "live/page.html", {"config": {"wsPath": "/ws/live/", "defaultFps": PAGE_FPS}})
 
 
 @login_required

@@ -2,7 +2,10 @@
 // and charted. The protocol is documented in emotion/live/consumers.py.
 (() => {
   "use strict";
-  const cfg = JSON.parse(document.getElementById("live-config").textContent);
+  const cfg = JSON.parse(document.getElementById("live-config").textContent);   // wsPath, defaultFps
+  // The server's limits come in its "hello" (emotion/live/limits.py), not from this page's template:
+  // the socket that enforces them is the one that states them. No frame is sent before they are known.
+  let limits = null;
   const $ = (id) => document.getElementById(id);
   const video = $("live-video"), overlay = $("live-overlay"), statusEl = $("live-status");
   const startBtn = $("live-start"), stopBtn = $("live-stop"), resetBtn = $("live-reset");
@@ -120,7 +123,7 @@
 
   // --- sending frames -----------------------------------------------------------------------------
   function tick() {
-    if (!ws || ws.readyState !== WebSocket.OPEN || video.readyState < 2 || !video.videoWidth) return;
+    if (!ws || ws.readyState !== WebSocket.OPEN || !limits || video.readyState < 2 || !video.videoWidth) return;
     if (inFlight >= MAX_IN_FLIGHT) {
       // a reply that never comes (lost, unreadable) must not stop the stream: give up on it after 3 s
       let oldest = null;
@@ -137,7 +140,7 @@
     grab.toBlob((blob) => {
       const release = () => { if (socket === ws) inFlight = Math.max(0, inFlight - 1); };
       if (!blob || socket !== ws || socket.readyState !== WebSocket.OPEN) { release(); return; }
-      if (blob.size > cfg.maxFrameBytes) { release(); stats.dropped++; return; }
+      if (blob.size > limits.max_frame_bytes) { release(); stats.dropped++; return; }
       blob.arrayBuffer().then((buf) => {
         if (socket !== ws || socket.readyState !== WebSocket.OPEN) { release(); return; }
         sentAt.set(sent++, { t: performance.now(), w, h });
@@ -148,7 +151,8 @@
 
   function restartTimer() {
     clearInterval(timer);
-    const fps = Math.min(Math.max(parseFloat(fpsInput.value) || cfg.defaultFps, 1), cfg.maxFps);
+    const most = limits ? limits.max_fps : cfg.defaultFps;     // until the server has said
+    const fps = Math.min(Math.max(parseFloat(fpsInput.value) || cfg.defaultFps, 1), most);
     timer = setInterval(tick, 1000 / fps);
   }
 
@@ -231,6 +235,11 @@
     if (msg.type === "stopped") { if (socket.onStopped) socket.onStopped(msg); return; }
     if (socket !== ws) return;               // a closing connection's late replies belong to no one now
     switch (msg.type) {
+      case "hello":
+        limits = msg.limits;
+        fpsInput.max = String(limits.max_fps);
+        if (running) restartTimer();
+        break;
       case "result": onResult(msg); break;
       case "error":
         stats.errors++;
@@ -254,6 +263,7 @@
     socket.binaryType = "arraybuffer";
     ws = socket;
     sent = 0; inFlight = 0; sentAt.clear();
+    limits = null;                          // this socket's server says its own
     socket.onopen = () => {
       socket.send(JSON.stringify({ type: "start", store: storeBox.checked }));
     };

@@ -58,6 +58,9 @@ def test_live_page_shows_emotions_stores_the_session_and_the_admin_charts_it(bro
     assert stats["session"] and stats["stored"] and stats["errors"] == 0
     assert 0 < stats["rtt"] < 2000
     assert int(page.text_content("#stat-results")) >= 20
+    # the rate the visitor may pick is the server's, as its hello said (the template has none)
+    from django.conf import settings
+    assert float(page.get_attribute("#live-fps", "max")) == settings.FER_LIVE_MAX_FPS
     # every chart point says whether the followed face was reliable; the facts line gives the share
     assert page.evaluate("ferLive.chart.data.datasets.every(d => d.data.every(p => typeof p.ok === 'boolean'))")
     assert page.text_content("#stat-reliable").endswith("%")

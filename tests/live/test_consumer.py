@@ -309,3 +309,13 @@ def test_a_flood_of_commands_is_refused_and_cannot_fill_the_database():
     refused = [r for r in replies if r["type"] == "error" and r["code"] == "rate_limited"]
     assert len(refused) >= 15
     assert LiveSession.objects.count() <= 12
+
+
+def test_the_live_pool_turns_opencvs_own_threads_off():
+    # the pool and the scanner are the live process's parallelism (inference._one_opencv_thread)
+    import cv2
+
+    from emotion.live import inference
+
+    assert inference.executor() is inference.executor()
+    assert cv2.getNumThreads() == 1

@@ -76,6 +76,10 @@ def test_the_live_page_loads_chartjs_from_npm_and_its_script(client):
     assert "/static/vendor/chartjs/chart.umd.min.js" in html and "/static/live/live.js" in html
     assert re.search(r'id="live-store"(?![^>]*checked)', html)            # consent is off by default
     assert '"wsPath": "/ws/live/"' in html
+    # the server's limits reach the page in the socket's hello only (limits.py), never from here
+    config = json.loads(re.search(r'id="live-config"[^>]*>(.*?)</script>', html, re.S).group(1))
+    assert config == {"wsPath": "/ws/live/", "defaultFps": 10}
+    assert not re.search(r'id="live-fps"[^>]*\bmax=', html)
     assert 'id="stat-reliable"' in html
     assert client.get("/static/vendor/chartjs/chart.umd.min.js").status_code == 200
 
