@@ -29,7 +29,7 @@ def _safe(value: str, what: str) -> str:
     return value
 
 
-UPLOAD_PATHS = Path(__file__).resolve().parent.parent / "fersite" / "upload_paths.txt"
+UPLOAD_PATHS = Path(__file__).resolve().parent.parent / "emotion" / "web" / "upload_paths.txt"
 
 
 def upload_paths_regex(path: Path = UPLOAD_PATHS) -> str:

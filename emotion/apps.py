@@ -8,7 +8,7 @@ class EmotionConfig(AppConfig):
     def ready(self):
         from django.conf import settings
 
-        from fersite import health
+        from emotion.web import health
 
         for folder in settings.FER_FOLDERS:       # settings name them; made here, once Django starts
             folder.mkdir(parents=True, exist_ok=True)

@@ -18,7 +18,7 @@ from emotion.live.routing import websocket_urlpatterns as live_ws  # noqa: E402
 from emotion.research.routing import websocket_urlpatterns as research_ws  # noqa: E402
 from emotion.stimuli.routing import websocket_urlpatterns as stimuli_ws  # noqa: E402
 
-from fersite.limits import RequestSizeLimit, guard_daphne  # noqa: E402
+from emotion.web.limits import RequestSizeLimit, guard_daphne  # noqa: E402
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
 
@@ -81,7 +81,7 @@ class SameOriginValidator:
         return await self.app(scope, receive, send)
 
 
-# Under daphne, bodies are refused from their headers before daphne reads them (fersite/limits.py).
+# Under daphne, bodies are refused from their headers before daphne reads them (emotion/web/limits.py).
 guard_daphne()
 
 application = ProtocolTypeRouter({

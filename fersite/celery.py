@@ -14,9 +14,9 @@ app.autodiscover_tasks()
 @after_setup_logger.connect
 def _our_lines_in_the_worker_log(logger, format, **_):
     """In a worker, the project's log lines go where Celery writes its own (--logfile), with the host
-    and the analysis they are about (fersite/logcontext.py), instead of to a standard error that Celery
+    and the analysis they are about (emotion/web/logcontext.py), instead of to a standard error that Celery
     has taken over."""
-    from fersite.logcontext import ContextFilter
+    from emotion.web.logcontext import ContextFilter
 
     for handler in logger.handlers:
         handler.addFilter(ContextFilter())

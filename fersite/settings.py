@@ -64,16 +64,16 @@ INSTALLED_APPS = [
 
 # One list, in the order requests meet it; the blocks below say what each of ours is for.
 MIDDLEWARE = [
-    "fersite.metrics.ServerErrorMetricsMiddleware",        # METRICS: counts the 5xx answers, first
+    "emotion.web.metrics.ServerErrorMetricsMiddleware",        # METRICS: counts the 5xx answers, first
     "django.middleware.security.SecurityMiddleware",
-    "fersite.csp.ContentSecurityPolicyMiddleware",         # SECURITY: this site's own scripts only
+    "emotion.web.csp.ContentSecurityPolicyMiddleware",         # SECURITY: this site's own scripts only
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "fersite.badtext.BadTextMiddleware",                   # LIMITS PER CLIENT: refused text, a 400
-    "fersite.throttle.LoginThrottleMiddleware",            # ... and locked-out sign-ins, a 429
+    "emotion.web.badtext.BadTextMiddleware",                   # LIMITS PER CLIENT: refused text, a 400
+    "emotion.web.throttle.LoginThrottleMiddleware",            # ... and locked-out sign-ins, a 429
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -89,7 +89,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "fersite.context_processors.emotions",
+                "emotion.web.context_processors.emotions",
             ]
         },
     }
@@ -207,7 +207,7 @@ FER_VIEWER_FRAMES = int(os.environ.get("FER_VIEWER_FRAMES", 300))
 
 # SECURITY (see docs/security.md).
 # Every other request body (login, admin, API JSON) is capped at this, from its Content-Length header
-# before any of it is read (fersite/limits.py); a body without a length is refused with a 411.
+# before any of it is read (emotion/web/limits.py); a body without a length is refused with a 411.
 FER_MAX_FORM_KB = float(os.environ.get("FER_MAX_FORM_KB", 1000))
 # Daphne closes a connection that sends nothing for this long (half a request, an idle keep-alive).
 FER_HTTP_IDLE_SECONDS = float(os.environ.get("FER_HTTP_IDLE_SECONDS", 60))
@@ -232,13 +232,13 @@ if FER_BEHIND_TLS_PROXY:
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "fersite.throttle.ThrottledTokenAuthentication",      # wrong tokens counted per address (429)
+        "emotion.web.api_throttle.ThrottledTokenAuthentication",      # wrong tokens counted per address (429)
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    # Requests per address without an account, per user with one (fersite/throttle.py). A list page
+    # Requests per address without an account, per user with one (emotion/web/throttle.py). A list page
     # polls each unfinished analysis every 2 s: 25 rows in two tabs stay under the user rate.
-    "DEFAULT_THROTTLE_CLASSES": ["fersite.throttle.AnonRate", "fersite.throttle.UserRate"],
+    "DEFAULT_THROTTLE_CLASSES": ["emotion.web.api_throttle.AnonRate", "emotion.web.api_throttle.UserRate"],
     "DEFAULT_THROTTLE_RATES": {"anon": os.environ.get("FER_API_RATE_ANON", "60/min"),
                                "user": os.environ.get("FER_API_RATE_USER", "1800/min")},
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -265,11 +265,11 @@ SPECTACULAR_SETTINGS = {
 FER_SERVER_NAME = os.environ.get("FER_SERVER_NAME") or socket.gethostname()
 
 # LOGGING: every line names its host and, where it has one, the analysis or live session it is about
-# (fersite/logcontext.py). To standard error: run.sh sends the worker's to var/log/celery.log.
+# (emotion/web/logcontext.py). To standard error: run.sh sends the worker's to var/log/celery.log.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"about": {"()": "fersite.logcontext.ContextFilter"}},
+    "filters": {"about": {"()": "emotion.web.logcontext.ContextFilter"}},
     "formatters": {"line": {"format": "%(asctime)s %(levelname)s %(name)s [%(server)s%(about)s] %(message)s"}},
     "handlers": {"stderr": {"class": "logging.StreamHandler", "filters": ["about"], "formatter": "line"}},
     "loggers": {name: {"handlers": ["stderr"], "level": os.environ.get("FER_LOG_LEVEL", "INFO"), "propagate": False}
@@ -350,14 +350,14 @@ FER_LIVE_FLUSH_SECONDS = float(os.environ.get("FER_LIVE_FLUSH_SECONDS", 5))
 FER_LIVE_TIMELINE_STEP = float(os.environ.get("FER_LIVE_TIMELINE_STEP", 0.5))
 FER_LIVE_TIMELINE_POINTS = int(os.environ.get("FER_LIVE_TIMELINE_POINTS", 1200))
 
-# LIMITS PER CLIENT (fersite/throttle.py, emotion/live/guards.py). A client is its address as daphne
+# LIMITS PER CLIENT (emotion/web/throttle.py, emotion/live/guards.py). A client is its address as daphne
 # saw it (behind the TLS proxy, from X-Forwarded-For through --proxy-headers), per /64 for IPv6; on the
 # live socket a signed-in visitor counts as their user instead.
 # Counters shared by every process live in Redis under this deployment's prefix; while Redis is down
 # each process counts alone (limits still hold, per process) and nothing fails for it.
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
-    "limits": {"BACKEND": "fersite.throttle.FallbackRedisCache", "LOCATION": REDIS_URL,
+    "limits": {"BACKEND": "emotion.web.throttle.FallbackRedisCache", "LOCATION": REDIS_URL,
                "KEY_PREFIX": CHANNEL_LAYERS["default"]["CONFIG"]["prefix"],
                "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5}},
 }

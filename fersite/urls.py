@@ -6,10 +6,10 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView
 
-from fersite.health import healthz, readyz
+from emotion.web.health import healthz, readyz
 from emotion.stimuli.urls import api_urlpatterns as stimuli_api, urlpatterns as stimuli_pages
 from emotion.stored_media import stored_media
-from fersite.metrics import metrics_view
+from emotion.web.metrics import metrics_view
 
 # Django's account pages, less password reset: it sends mail, and this site has no mail server set
 # up (each request then logged a traceback, unthrottled). Staff reset passwords in the admin.

@@ -11,7 +11,7 @@ from django.test import Client
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from fersite import throttle
+from emotion.web import api_throttle, throttle
 
 pytestmark = pytest.mark.django_db
 PASSWORD = "a-long-password-7"
@@ -103,7 +103,7 @@ def test_wrong_api_tokens_lock_the_address_but_not_its_valid_tokens(ada, setting
 
 
 def test_the_api_has_request_rates(ada, monkeypatch):
-    monkeypatch.setattr(throttle.UserRate, "rate", "3/min", raising=False)
+    monkeypatch.setattr(api_throttle.UserRate, "rate", "3/min", raising=False)
     throttle.limits_cache().delete(f"throttle_user_{ada.pk}")     # ids come back in each test's database
     api = APIClient(REMOTE_ADDR=fresh_address())
     api.force_authenticate(ada)
@@ -115,7 +115,7 @@ def test_the_api_has_request_rates(ada, monkeypatch):
 def test_the_api_rates_ignore_a_forwarded_for_header(monkeypatch):
     """Who a client is comes from the server (daphne --proxy-headers behind the proxy), never from a header
     the client can set: changing X-Forwarded-For does not give it a fresh count."""
-    monkeypatch.setattr(throttle.AnonRate, "rate", "2/min", raising=False)
+    monkeypatch.setattr(api_throttle.AnonRate, "rate", "2/min", raising=False)
     address = fresh_address()
     answers = [Client().get("/api/schema/", REMOTE_ADDR=address, HTTP_X_FORWARDED_FOR=f"192.0.2.{i}").status_code
                for i in range(3)]

@@ -88,7 +88,7 @@ def test_debug_is_off_unless_asked_and_the_kept_key_is_used():
     assert settings_with(DJANGO_DEBUG="1")["debug"] is True
     assert settings_with(DJANGO_SECRET_KEY="k" * 50)["key"] == "k" * 50
     security = s["middleware"].index("django.middleware.security.SecurityMiddleware")
-    assert s["middleware"].index("fersite.csp.ContentSecurityPolicyMiddleware") == security + 1
+    assert s["middleware"].index("emotion.web.csp.ContentSecurityPolicyMiddleware") == security + 1
 
 
 def test_the_tls_proxy_switch_and_its_variables():

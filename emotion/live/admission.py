@@ -3,7 +3,7 @@ frame (before any decoding), each text command, and the storing of a session.
 
 No socket here: a consumer asks, gets None or a ``Refusal`` (the protocol's error code and message),
 and sends it. The frame and command checks do no I/O and take an injectable clock; only the count of
-stored sessions goes to Redis (fersite.throttle.Window), so ``store_wait`` is called off the event loop.
+stored sessions goes to Redis (emotion.web.throttle.Window), so ``store_wait`` is called off the event loop.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from typing import Optional
 
 from django.conf import settings
 
-from fersite.throttle import Window
-from fersite.throttle import _minutes as wait_words
+from emotion.web.throttle import Window
+from emotion.web.refusals import wait_words
 
 from .guards import ClientLimits, TokenBucket
 from .limits import LiveLimits
@@ -39,7 +39,7 @@ class Refusal(Exception):
 
 
 class Admission:
-    """One connection's gate, for a ``client`` (an address, or ``user:<id>``; fersite.throttle.client_key).
+    """One connection's gate, for a ``client`` (an address, or ``user:<id>``; emotion.web.throttle.client_key).
     Its per-client counts are shared with the client's other connections through ``clients``."""
 
     def __init__(self, client: str, limits: LiveLimits, clients: ClientLimits = CLIENTS, clock=time.monotonic):

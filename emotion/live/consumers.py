@@ -36,7 +36,7 @@ Replies from the server
         bad_command, unknown_command, not_started, store_limit, internal. The connection stays open,
         except after too_many_connections (closed with code 4429).
 
-Limits per client (an address, or a signed-in user; admission.py, guards.ClientLimits, fersite/throttle.py)
+Limits per client (an address, or a signed-in user; admission.py, guards.ClientLimits, emotion/web/throttle.py)
     Besides the per-connection limits above, a client has at most FER_LIVE_MAX_SOCKETS_PER_IP
     sockets open (one more is answered too_many_connections and closed with 4429), sends at most
     FER_LIVE_MAX_FPS_PER_IP frames a second over all of them (rate_limited) with at most
@@ -76,9 +76,9 @@ from django.conf import settings
 from emotion.ml import EMOTIONS
 from emotion.ml.media import MediaError
 
-from fersite import metrics
-from fersite.logcontext import set_about
-from fersite.throttle import client_key
+from emotion.web import metrics
+from emotion.web.logcontext import set_about
+from emotion.web.throttle import client_key
 
 from .admission import CLOSE_TOO_MANY, Admission, Refusal
 from .inference import ConnectionStream, model_version

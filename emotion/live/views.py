@@ -7,7 +7,7 @@ from django.utils.http import content_disposition_header
 from django.views.decorators.cache import never_cache
 
 from emotion.access import may_delete_session, visible_sessions
-from fersite.throttle import refusal
+from emotion.web.refusals import refusal
 
 from . import access, exports
 from .limits import PAGE_FPS

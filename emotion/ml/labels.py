@@ -1,7 +1,7 @@
 """The seven FER2013 classes, in the data set's canonical label order 0..6, and their colours.
 
 The colours are defined here once: annotated media (annotate.py, as BGR) and every page of the site
-(through the context processor fersite.context_processors.emotions) use these, so a box on a video
+(through the context processor emotion.web.context_processors.emotions) use these, so a box on a video
 and a line on a chart mean the same emotion by colour.
 """
 

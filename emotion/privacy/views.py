@@ -6,7 +6,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 
 from emotion.research.streaming import FILE_BLOCK, stream
-from fersite.throttle import wrong_password
+from emotion.web.throttle import wrong_password
 
 from . import datadump
 from .accounts import delete_account

@@ -10,7 +10,7 @@ from rest_framework.response import Response
 from rest_framework.reverse import reverse
 from rest_framework.views import APIView
 
-from fersite.csp import policy
+from emotion.web.csp import policy
 
 # Swagger UI draws its icons as data: SVG images in its stylesheet; the site's policy allows images
 # from itself only. This page alone also allows data: images; scripts stay this site's own files.

@@ -8,7 +8,7 @@ class ResearchConfig(AppConfig):
 
     def ready(self):
         # the site's readiness and metrics read what this app registers (fersite imports no app)
-        from fersite import health, metrics
+        from emotion.web import health, metrics
 
         from .metrics import AnalysisCollector
         from .services import require_queue

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.db.models import Count
 from prometheus_client.core import GaugeMetricFamily
 
-from fersite.metrics import redis_client
+from emotion.web.metrics import redis_client
 
 log = logging.getLogger(__name__)
 

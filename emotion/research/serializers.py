@@ -3,7 +3,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from emotion.access import study_role
-from fersite.badtext import bad_character
+from emotion.web.badtext import bad_character
 
 from .exports import media_facts
 from .models import CODE_LENGTH, CONDITION_LENGTH, TITLE_LENGTH, Analysis, Study, StudyMember
@@ -44,7 +44,7 @@ class AnalysisSerializer(serializers.ModelSerializer):
 
 
 def clean_text(value: str) -> str:
-    """No NUL, other control character or unpaired surrogate (fersite/badtext.py): PostgreSQL cannot
+    """No NUL, other control character or unpaired surrogate (emotion/web/badtext.py): PostgreSQL cannot
     store the first, nothing can store the last."""
     what = bad_character(value)
     if what:

@@ -12,7 +12,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
 
-from fersite.badtext import bad_character
+from emotion.web.badtext import bad_character
 
 from .models import TITLE_LENGTH, Analysis, Condition, Participant, Study, StudyMember
 from .shares import Busy, check_jobs, count_uploads, user_probe  # noqa: F401 - Busy, count_uploads: for the callers

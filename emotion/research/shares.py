@@ -83,7 +83,7 @@ def check_jobs(user, more: int = 1) -> None:
 
 # --- files per window --------------------------------------------------------------------------------
 def _window():
-    from fersite.throttle import Window
+    from emotion.web.throttle import Window
 
     return Window("uploads", lambda: settings.FER_UPLOADS_PER_USER, lambda: settings.FER_UPLOAD_WINDOW_SECONDS)
 

@@ -14,7 +14,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from emotion.access import study_may, study_role, visible_analyses, visible_studies
-from fersite.throttle import refusal
+from emotion.web.refusals import refusal
 
 from . import services
 from .models import Role, Study

@@ -14,8 +14,8 @@ from celery import Task, shared_task
 from celery.signals import worker_process_init, worker_ready
 
 from emotion.runtime import get_engine
-from fersite import metrics
-from fersite.logcontext import about
+from emotion.web import metrics
+from emotion.web.logcontext import about
 
 from . import liveness, shares
 from .runner import run_analysis

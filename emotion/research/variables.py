@@ -32,7 +32,7 @@ from typing import Iterable, Iterator, Optional
 from django.db import transaction
 
 from emotion.ml.export import safe_row
-from fersite.badtext import bad_character
+from emotion.web.badtext import bad_character
 
 from .models import Participant, ParticipantValue, Variable
 from .services import Refused, _study_key

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST
 from emotion.access import analysis_may, analysis_role, visible_analyses
 from emotion.ml.frame_pack import read_frame
 from emotion.ml.media import MediaError
+from emotion.web.refusals import refusal
 
 from . import services
 from .exports import csv_response, download_name
@@ -46,8 +47,6 @@ def allowed(request, analysis: Analysis, need: str):
     why. Only for analyses the user can see: others are 404s (see _own)."""
     if analysis_may(request.user, analysis, need):
         return None
-    from fersite.throttle import refusal
-
     return refusal(request, 403, "Not allowed", NOT_ALLOWED[need])
 
 

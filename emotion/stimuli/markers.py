@@ -18,7 +18,7 @@ from typing import Iterable
 from django.db import transaction
 
 from emotion.ml.export import FORMULA_STARTS, safe_row
-from fersite.badtext import bad_character
+from emotion.web.badtext import bad_character
 
 from .models import MARKER_NAME_LENGTH, EventMarker, Stimulus
 

@@ -17,7 +17,7 @@ from emotion.research.models import TITLE_LENGTH, Study
 from emotion.research.services import Refused
 from emotion.research.shares import count_uploads, user_probe
 from emotion.research.validation import inspect_upload
-from fersite.badtext import bad_character
+from emotion.web.badtext import bad_character
 
 from .models import IMAGE_SECONDS_DEFAULT, Stimulus
 

@@ -5,7 +5,7 @@ the playhead."""
 
 from __future__ import annotations
 
-from fersite.context_processors import FER_EMOTIONS
+from emotion.web.context_processors import FER_EMOTIONS
 
 TICK_STEPS = (0.1, 0.2, 0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600)
 MAX_TICKS = 10

@@ -24,7 +24,7 @@ from emotion.research.shares import Busy
 from emotion.research.streaming import stream_file
 from emotion.research.study_views import _denied, study_page
 from emotion.research.validation import MIME, MediaFacts, UploadRefused, refuse_oversized_request
-from fersite.throttle import refusal
+from emotion.web.refusals import refusal
 
 from . import services, timeaxis
 from .access import stimulus_may_change, visible_stimuli

@@ -1,6 +1,6 @@
 // The emotions, their colours and the grey of unreliable results, as the server defines them once
 // (emotion/ml/labels.py and quality.py, written on every page as #fer-emotions by base.html through
-// fersite/context_processors.py). Page scripts read these instead of lists of their own.
+// emotion/web/context_processors.py). Page scripts read these instead of lists of their own.
 (() => {
   const fer = JSON.parse(document.getElementById("fer-emotions").textContent);
   window.FER_EMOTIONS = fer.emotions;             // the model's label order, as in stored results

@@ -11,7 +11,7 @@ from channels.testing import WebsocketCommunicator
 from emotion.live.guards import ClientLimits
 from emotion.live.models import LiveSession
 from fersite.asgi import application
-from fersite.throttle import FallbackRedisCache, Window, client_key
+from emotion.web.throttle import FallbackRedisCache, Window, client_key
 
 from .conftest import ALLOWED_ORIGIN
 

@@ -12,7 +12,7 @@ from emotion.ml import EMOTIONS
 from emotion.ml.annotate import COLOURS
 from emotion.ml.labels import EMOTION_COLOURS, UNRELIABLE_COLOUR
 from emotion.ml.quality import RULE
-from fersite.context_processors import LABEL_RULE
+from emotion.web.context_processors import LABEL_RULE
 
 pytestmark = pytest.mark.django_db
 

@@ -20,7 +20,7 @@ from emotion.live.models import LiveSession
 from emotion.research import services
 from emotion.research.models import Analysis
 from emotion.research.serializers import UploadSerializer
-from fersite.badtext import first_problem
+from emotion.web.badtext import first_problem
 from tests import servers
 from tests.conftest import MEDIA, need
 from tests.research.conftest import api_for, post_file, upload

@@ -11,7 +11,7 @@ import redis
 from django.conf import settings
 from django.test import override_settings
 
-from fersite import metrics
+from emotion.web import metrics
 from tests import servers
 from tests.conftest import CLIP, need
 from tests.research.conftest import api_for, post_file

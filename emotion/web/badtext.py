@@ -13,6 +13,8 @@ from __future__ import annotations
 import re
 from typing import Iterable, Optional, Tuple
 
+from .refusals import refusal
+
 _BAD = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 
 
@@ -67,7 +69,5 @@ class BadTextMiddleware:
             fields += list(request.POST.lists())
         message = first_problem((name, v) for name, values in fields for v in values)
         if message:
-            from fersite.throttle import refusal
-
             return refusal(request, 400, "Refused", message)
         return self.get_response(request)

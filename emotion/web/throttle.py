@@ -38,11 +38,9 @@ from django.core.cache import caches
 from django.core.cache.backends.locmem import LocMemCache
 from django.core.cache.backends.redis import RedisCache
 from django.dispatch import receiver
-from django.shortcuts import render
 from django.urls import reverse
-from rest_framework import exceptions
-from rest_framework.authentication import TokenAuthentication, get_authorization_header
-from rest_framework.throttling import AnonRateThrottle, UserRateThrottle
+
+from .refusals import refusal, wait_words
 
 log = logging.getLogger(__name__)
 LIMITS_CACHE = "limits"
@@ -192,10 +190,6 @@ def _pair(client: str, username: str) -> str:
     return f"{client}|{(username or '').strip().lower()[:150]}"
 
 
-def _minutes(seconds: int) -> str:
-    return f"{seconds} s" if seconds < 90 else f"{math.ceil(seconds / 60)} min"
-
-
 # --- sign-in, and passwords asked again of a signed-in user --------------------------------------------
 _login_paths: Optional[frozenset] = None
 _password_paths: Optional[frozenset] = None
@@ -246,7 +240,7 @@ class LoginThrottleMiddleware:
             wait = login_wait(request_client(request), name)
             if wait:
                 return refusal(request, 429, "Too many failed sign-ins",
-                               f"Too many failed sign-ins from your address; try again in {_minutes(wait)}.",
+                               f"Too many failed sign-ins from your address; try again in {wait_words(wait)}.",
                                headers={"Retry-After": str(wait)})
         response = self.get_response(request)
         if name is not None and _old_password_refused(response):
@@ -282,60 +276,3 @@ def _count(client: str, username: str) -> None:
 def _clear_failures(sender, request=None, user=None, **kwargs):
     if request is not None and user is not None:
         LOGIN_PAIR.reset(_pair(request_client(request), user.get_username()))
-
-
-def refusal(request, status: int, title: str, message: str, headers: Optional[dict] = None):
-    """A refusal that says why: JSON ({"detail"}) for scripts and the pages' XHR, a page for browsers."""
-    from django.http import JsonResponse
-
-    wants_json = (request.path_info.startswith("/api/") or request.headers.get("X-Requested-With") == "XMLHttpRequest"
-                  or "application/json" in request.headers.get("Accept", ""))
-    if wants_json:
-        response = JsonResponse({"detail": message}, status=status)
-    else:
-        response = render(request, "refused.html", {"title": title, "message": message}, status=status)
-    for name, value in (headers or {}).items():
-        response[name] = value
-    return response
-
-
-# --- the API ------------------------------------------------------------------------------------------
-class ThrottledTokenAuthentication(TokenAuthentication):
-    """Token authentication that counts wrong tokens per address and answers them 429 past the limit.
-
-    A valid token is accepted whatever the count: refusing it too let one script with a stale token
-    behind a shared address (an office, a NAT) lock every other user there out for the window. Guessing
-    stays locked: past the limit each wrong token is a 429 and is counted, so the window never ends for
-    one who keeps guessing; and a token is 160 random bits, which no rate of guesses finds."""
-
-    def authenticate(self, request):
-        auth = get_authorization_header(request).split()
-        if not auth or auth[0].lower() != self.keyword.lower().encode():
-            return None
-        client = request_client(request)
-        try:
-            return super().authenticate(request)
-        except exceptions.AuthenticationFailed:
-            wait = TOKEN_FAILURES.wait(client)          # over the limit before this one: the 21st on is a 429
-            TOKEN_FAILURES.hit(client)
-            if wait:
-                raise exceptions.Throttled(wait, detail=f"Too many wrong API tokens from your address; try again "
-                                                        f"in {_minutes(wait)}.")
-            raise
-
-
-class _LimitsCache:
-    @property
-    def cache(self):
-        return limits_cache()
-
-    def get_ident(self, request):
-        return request_client(request)
-
-
-class AnonRate(_LimitsCache, AnonRateThrottle):
-    """Requests per address without an account (DEFAULT_THROTTLE_RATES["anon"])."""
-
-
-class UserRate(_LimitsCache, UserRateThrottle):
-    """Requests per signed-in user or token (DEFAULT_THROTTLE_RATES["user"])."""

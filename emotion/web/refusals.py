@@ -1,0 +1,27 @@
+"""Refusals that say why and for how long: one answer for pages and scripts alike."""
+
+from __future__ import annotations
+
+import math
+from typing import Optional
+
+from django.http import JsonResponse
+from django.shortcuts import render
+
+
+def wait_words(seconds: int) -> str:
+    """How long to wait, as a person would say it: "45 s", "3 min"."""
+    return f"{seconds} s" if seconds < 90 else f"{math.ceil(seconds / 60)} min"
+
+
+def refusal(request, status: int, title: str, message: str, headers: Optional[dict] = None):
+    """A refusal that says why: JSON ({"detail"}) for scripts and the pages' XHR, a page for browsers."""
+    wants_json = (request.path_info.startswith("/api/") or request.headers.get("X-Requested-With") == "XMLHttpRequest"
+                  or "application/json" in request.headers.get("Accept", ""))
+    if wants_json:
+        response = JsonResponse({"detail": message}, status=status)
+    else:
+        response = render(request, "refused.html", {"title": title, "message": message}, status=status)
+    for name, value in (headers or {}).items():
+        response[name] = value
+    return response
