@@ -22,9 +22,11 @@ BOUNDED = {
     "emotion.ml": ("emotion.ml",),
     "emotion.training": ("emotion.ml", "emotion.training"),
 }
-# fersite is configuration: only its routing modules name the apps whose routes they mount.
+# fersite is configuration: only its routing modules name the apps whose routes they mount; emotion/web
+# is the plumbing the apps share, so it names none of them either.
 FERSITE_MAY_IMPORT_APPS = {"fersite.urls", "fersite.asgi"}
 FEATURE_APPS = ("emotion.research", "emotion.live", "emotion.stimuli", "emotion.privacy")
+NO_FEATURE_APPS = ("fersite", "emotion.web")
 
 
 def modules() -> dict:
@@ -118,8 +120,8 @@ def breaches(edges: dict) -> list:
                           for t in sorted(targets) if not t.startswith(allowed)]
                 if "django" in third_party(name, known[name]):
                     found.append(f"{name} imports Django: {bounded} runs without it")
-        if name.startswith("fersite") and name not in FERSITE_MAY_IMPORT_APPS:
-            found += [f"{name} imports the app module {t}: fersite is configuration"
+        if name.startswith(NO_FEATURE_APPS) and name not in FERSITE_MAY_IMPORT_APPS:
+            found += [f"{name} imports the app module {t}: {room(name)} names no feature app"
                       for t in sorted(targets) if t.startswith(FEATURE_APPS)]
         path = known[name]
         lines = path.read_text().count("\n")

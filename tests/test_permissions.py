@@ -13,7 +13,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from emotion.live.models import LiveSession
-from emotion.research import services
+from emotion.research import study_services
 from emotion.research.models import Analysis, Study, StudyMember
 from emotion.research.routing import websocket_urlpatterns
 from tests.conftest import MEDIA, need
@@ -27,7 +27,7 @@ def theirs(db):
     """Another user's study with an analysis in it (its original stored), and their live session."""
     owner = User.objects.create_user("owner")
     User.objects.create_user("newcomer")
-    study = services.create_study(owner, "Stress study")
+    study = study_services.create_study(owner, "Stress study")
     name = default_storage.save("uploads/perms-test.jpg", ContentFile(need(MEDIA / "obama.jpg").read_bytes()))
     analysis = Analysis.objects.create(owner=owner, study=study, kind="image", original_name="obama.jpg",
                                        size_bytes=1, media_format="jpeg", file=name, status="done")

@@ -10,6 +10,10 @@
 Every path runs the same CNN: a still face is read by the CNN alone (it has no time for the LSTM to
 use); a video or stream carries each tracked face's LSTM state from frame to frame, stepped once per
 nominal frame of time whatever the frame rate. A result's fields are defined once, in results.py.
+
+Over 300 lines because the engine and its stream share one reading of a face (crop, CNN, mirror view,
+LSTM steps, quality, shown label) through private helpers and constants; apart, each would need the
+other's internals.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 What goes, in one transaction (files after the commit, so a failure keeps both rows and files):
 - the studies they own, with every analysis in them (their members' uploads too: a study is its
-  owner's, and research.services.delete_study removes it whole, files included). A member's uploads
+  owner's, and research.study_services.delete_study removes it whole, files included). A member's uploads
   going with the study is the same rule as the study page's own delete;
 - every other analysis they uploaded, also those in someone else's study (the uploader's data goes
   with them; the study's owner keeps the rest of the study), through research.services.delete_analysis;
@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from django.db import transaction
 
-from emotion.research import services
+from emotion.research import services, study_services
 from emotion.research.models import Analysis, Study
 
 
@@ -25,7 +25,7 @@ def delete_account(user) -> dict:
     counts = {"studies": 0, "analyses": 0, "live_sessions": 0}
     with transaction.atomic():
         for study in Study.objects.filter(owner=user):
-            counts["analyses"] += services.delete_study(study)
+            counts["analyses"] += study_services.delete_study(study)
             counts["studies"] += 1
         for analysis in Analysis.objects.filter(owner=user):
             services.delete_analysis(analysis)

@@ -11,7 +11,7 @@ from django.utils.safestring import mark_safe
 
 from emotion.ml import EMOTIONS
 
-from . import services
+from . import services, study_services
 from .exports import csv_chunks
 from .models import Analysis, Condition, Participant, ParticipantValue, Study, StudyMember, Variable
 from .streaming import stream
@@ -70,11 +70,11 @@ class StudyAdmin(admin.ModelAdmin):
         return deleted, {"studies": len(objs)}, perms_needed, []
 
     def delete_model(self, request, obj):
-        services.delete_study(obj)
+        study_services.delete_study(obj)
 
     def delete_queryset(self, request, queryset):
         for obj in queryset:
-            services.delete_study(obj)
+            study_services.delete_study(obj)
 
 
 class TagsField(forms.CharField):

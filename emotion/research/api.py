@@ -16,7 +16,7 @@ from rest_framework.response import Response
 from emotion.access import analysis_may, study_may, visible_analyses, visible_studies
 from emotion.ml.results import COLUMNS
 
-from . import services
+from . import services, study_services
 from .exports import csv_response, json_response
 from .models import Analysis, Role, Study
 from .serializers import (AnalysisEditSerializer, AnalysisSerializer, MemberSerializer, StudySerializer,
@@ -222,7 +222,7 @@ class StudyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Crea
 
     def perform_create(self, serializer):
         try:
-            serializer.instance = services.create_study(self.request.user, serializer.validated_data["name"],
+            serializer.instance = study_services.create_study(self.request.user, serializer.validated_data["name"],
                                                         serializer.validated_data.get("description", ""))
         except services.Refused as exc:
             raise _refused(exc)
@@ -233,7 +233,7 @@ class StudyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Crea
         study = self.get_object()
         if not study_may(request.user, study, "delete"):
             raise PermissionDenied("Only the study's owner may delete it.")
-        services.delete_study(study)
+        study_services.delete_study(study)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(request=MemberSerializer, responses={200: StudySerializer,
@@ -251,9 +251,9 @@ class StudyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Crea
         form.is_valid(raise_exception=True)
         username, role = form.validated_data["user"]["username"], form.validated_data["role"]
         try:
-            member = services.invite_member(study, username, role)
+            member = study_services.invite_member(study, username, role)
         except services.Refused as exc:
             raise _refused(exc)
         study = self.get_queryset().get(pk=study.pk)
         return Response({**StudySerializer(study, context={"request": request}).data,
-                         "detail": services.invited_message(username, role, member)})
+                         "detail": study_services.invited_message(username, role, member)})

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_POST
 from emotion.access import study_may, study_role, visible_analyses, visible_studies
 from emotion.web.refusals import refusal
 
-from . import services
+from . import services, study_services
 from .models import Role, Study
 from .variables import category_choices
 from .upload_views import upload, upload_limits
@@ -42,7 +42,7 @@ def study_list(request):
     if request.method == "POST":
         name, description = request.POST.get("name", ""), request.POST.get("description", "")
         try:
-            study = services.create_study(request.user, name, description)
+            study = study_services.create_study(request.user, name, description)
         except services.Refused as exc:
             messages.error(request, str(exc))
             return _list_page(request, {"name": name, "description": description}, status=400)
@@ -55,7 +55,7 @@ def _list_page(request, sent: dict = None, status: int = 200):
     studies = visible_studies(request.user).annotate(analysis_count=Count("analyses"))
     studies = [(s, study_role(request.user, s)) for s in studies]
     return render(request, "research/study_list.html", {
-        "studies": studies, "sent": sent or {}, "invitations": services.pending_invitations(request.user)},
+        "studies": studies, "sent": sent or {}, "invitations": study_services.pending_invitations(request.user)},
         status=status)
 
 
@@ -94,7 +94,7 @@ def study_members(request, pk: int):
         return denied
     if request.POST.get("remove"):
         try:
-            removed = services.remove_member(study, int(request.POST["remove"]))
+            removed = study_services.remove_member(study, int(request.POST["remove"]))
         except ValueError:
             removed = False
         (messages.success if removed else messages.error)(
@@ -102,11 +102,11 @@ def study_members(request, pk: int):
         return redirect("research:study", study.pk)
     username, role = request.POST.get("username", ""), request.POST.get("role", Role.VIEWER)
     try:
-        member = services.invite_member(study, username, role)
+        member = study_services.invite_member(study, username, role)
     except services.Refused as exc:
         messages.error(request, str(exc))
     else:
-        messages.success(request, services.invited_message(username, role, member))
+        messages.success(request, study_services.invited_message(username, role, member))
     return redirect("research:study", study.pk)
 
 
@@ -115,11 +115,11 @@ def study_members(request, pk: int):
 def study_invitation(request, pk: int):
     """The invited user's answer (``answer`` = accept or decline); no invitation waiting is a 404."""
     accept = request.POST.get("answer") == "accept"
-    member = services.answer_invitation(pk, request.user, accept)
+    member = study_services.answer_invitation(pk, request.user, accept)
     if member is None:
         raise Http404("No invitation to this study is waiting for you")
     if accept:
-        messages.success(request, f"You are now {services.with_article(member.role)} of “{member.study}”.")
+        messages.success(request, f"You are now {study_services.with_article(member.role)} of “{member.study}”.")
         return redirect("research:study", pk)
     messages.success(request, f"Declined the invitation to “{member.study}”.")
     return redirect("research:studies")
@@ -133,6 +133,6 @@ def study_delete(request, pk: int):
     if denied:
         return denied
     name = str(study)
-    count = services.delete_study(study)
+    count = study_services.delete_study(study)
     messages.success(request, f"Deleted the study “{name}” and its {count} analys{'is' if count == 1 else 'es'}.")
     return redirect("research:studies")

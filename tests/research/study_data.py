@@ -63,10 +63,10 @@ def member(study, username: str, role: str):
 
 def join(study, username: str, role: str):
     """``username`` invited into the study and accepting: a member in force."""
-    from emotion.research import services
+    from emotion.research import study_services
 
-    invited = services.invite_member(study, username, role)
-    services.answer_invitation(study.pk, invited.user, accept=True)
+    invited = study_services.invite_member(study, username, role)
+    study_services.answer_invitation(study.pk, invited.user, accept=True)
     return invited.user
 
 

@@ -5,7 +5,7 @@ import pytest
 from django.contrib.auth.models import User
 from rest_framework.test import APIClient
 
-from emotion.research import services
+from emotion.research import study_services
 from emotion.research.models import StudyMember
 
 pytestmark = pytest.mark.django_db
@@ -15,7 +15,7 @@ pytestmark = pytest.mark.django_db
 def study(db):
     owner = User.objects.create_user("owner")
     User.objects.create_user("bob")
-    return services.create_study(owner, "Stress study")
+    return study_services.create_study(owner, "Stress study")
 
 
 def invite_on_page(client, study, username: str) -> tuple:
@@ -42,7 +42,7 @@ def test_inviting_says_the_same_whether_or_not_the_account_exists(client, study)
 
 def test_an_invitation_makes_no_member_until_it_is_accepted(client, study):
     bob = User.objects.get(username="bob")
-    services.invite_member(study, "bob", "editor")
+    study_services.invite_member(study, "bob", "editor")
     client.force_login(bob)
     assert client.get(f"/analyses/studies/{study.pk}/").status_code == 404          # not in it yet
     page = client.get("/analyses/studies/").content.decode()
@@ -56,7 +56,7 @@ def test_an_invitation_makes_no_member_until_it_is_accepted(client, study):
 
 def test_a_declined_invitation_is_gone(client, study):
     bob = User.objects.get(username="bob")
-    services.invite_member(study, "bob", "viewer")
+    study_services.invite_member(study, "bob", "viewer")
     client.force_login(bob)
     assert client.post(f"/analyses/studies/{study.pk}/invitation", {"answer": "decline"}).status_code == 302
     assert not StudyMember.objects.filter(study=study, user=bob).exists()

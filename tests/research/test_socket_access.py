@@ -11,7 +11,7 @@ from django.contrib.auth.models import User
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
-from emotion.research import progress, services
+from emotion.research import progress, study_services
 from emotion.research.models import Analysis
 from tests.research.study_data import join
 from tests.servers import signed_in
@@ -23,7 +23,7 @@ CLOSED_FOR_ACCESS = 4403
 @pytest.fixture
 def watched(db):
     owner, member = User.objects.create_user("owner"), User.objects.create_user("member")
-    study = services.create_study(owner, "S")
+    study = study_services.create_study(owner, "S")
     join(study, "member", "viewer")
     a = Analysis.objects.create(owner=owner, study=study, kind="image", original_name="x.jpg", size_bytes=1,
                                 media_format="jpeg", file="uploads/x.jpg", status="running")
@@ -54,7 +54,7 @@ def test_a_removed_member_stops_receiving(daphne_url, watched):
     study, member, a = watched
     with watch(daphne_url, signed_in(member), a) as ws:
         assert next_push(ws, a, 0.25) == 0.25
-        services.remove_member(study, member.pk)
+        study_services.remove_member(study, member.pk)
         assert next_push(ws, a, 0.5) == CLOSED_FOR_ACCESS
 
 

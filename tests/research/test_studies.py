@@ -7,7 +7,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 
 from emotion.access import analysis_may, analysis_role, deletable_analyses, editable_analyses, visible_analyses
-from emotion.research import services
+from emotion.research import services, study_services
 from emotion.research.models import Analysis, Condition, Participant, Role, Study, StudyMember
 from tests.conftest import MEDIA, need
 from tests.research.conftest import api_for, post_file
@@ -31,7 +31,7 @@ def team(db):
     users = {name: User.objects.create_user(name) for name in ("owner", "editor", "viewer", "outsider")}
     users["staff"] = User.objects.create_user("staff", is_staff=True)          # no permission: no more than anyone
     users["superuser"] = User.objects.create_superuser("root", None, None)
-    study = services.create_study(users["owner"], "Stress study", "Talks under stress and at rest")
+    study = study_services.create_study(users["owner"], "Stress study", "Talks under stress and at rest")
     join(study, "editor", "editor")
     join(study, "viewer", "viewer")
     p01 = Participant.objects.create(study=study, code="P01")
@@ -64,7 +64,7 @@ def test_one_rule_for_querysets_and_single_analyses(team, who):
 
 
 def test_a_removed_uploader_still_sees_but_no_longer_edits(team):
-    services.remove_member(team["study"], team["editor"].pk)
+    study_services.remove_member(team["study"], team["editor"].pk)
     assert analysis_role(team["editor"], team["inside"]) == Role.VIEWER
     assert not editable_analyses(team["editor"]).filter(pk=team["inside"].pk).exists()
     assert visible_analyses(team["editor"]).count() == 1          # no duplicate rows from the joins
@@ -221,7 +221,7 @@ def test_api_studies_create_list_detail_and_members(team):
     assert names == {"Pilot": "owner", "Stress study": "editor"}
     res = client.post(f"/api/studies/{body['id']}/members/", {"username": "viewer", "role": "editor"}, format="json")
     assert res.status_code == 200 and res.json()["members"] == []                 # invited: listed once accepted
-    services.answer_invitation(body["id"], team["viewer"], accept=True)
+    study_services.answer_invitation(body["id"], team["viewer"], accept=True)
     res = client.post(f"/api/studies/{body['id']}/members/", {"username": "viewer", "role": "editor"}, format="json")
     assert res.json()["members"] == [{"username": "viewer", "role": "editor"}]
     assert res.json()["detail"] == "viewer is now an editor of this study."
@@ -308,7 +308,7 @@ def test_the_progress_socket_lets_study_members_in_and_outsiders_not():
     from emotion.research.routing import websocket_urlpatterns
 
     owner, viewer, outsider = (User.objects.create_user(n) for n in ("owner", "viewer", "outsider"))
-    study = services.create_study(owner, "S")
+    study = study_services.create_study(owner, "S")
     join(study, "viewer", "viewer")
     a = stored(owner, study)
     app = URLRouter(websocket_urlpatterns)

@@ -7,7 +7,7 @@ import re
 import pytest
 from django.contrib.auth.models import User
 
-from emotion.research import services
+from emotion.research import services, study_services
 from emotion.research.admin import seconds_text
 from emotion.research.models import Analysis, Condition, Participant
 from emotion.research.runner import run_analysis
@@ -21,7 +21,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def study(db):
     owner = User.objects.create_user("owner")
-    s = services.create_study(owner, "Stress study")
+    s = study_services.create_study(owner, "Stress study")
     join(s, User.objects.create_user("viewer").username, "viewer")
     Participant.objects.create(study=s, code="P01")
     Condition.objects.create(study=s, name="rest")

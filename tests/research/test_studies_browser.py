@@ -6,7 +6,7 @@ from django.contrib.auth.models import User
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 
-from emotion.research import services
+from emotion.research import services, study_services
 from emotion.research.models import Analysis
 from tests import servers
 from tests.conftest import MEDIA, need
@@ -49,7 +49,7 @@ def test_the_api_docs_page_works_under_the_policy(daphne_url, playwright_driver)
 
 def test_lists_and_study_pages_fit_a_phone(daphne_url, playwright_driver):
     ada = User.objects.create_user("ada", password=PASSWORD)
-    study = services.create_study(ada, "A study with a rather long name, to see it wrap on a phone",
+    study = study_services.create_study(ada, "A study with a rather long name, to see it wrap on a phone",
                                   "Participants talk at rest, then under stress.\nTwo sessions each.")
     join(study, User.objects.create_user("bob").username, "editor")
     name = default_storage.save("uploads/browser.jpg", ContentFile(need(MEDIA / "obama.jpg").read_bytes()))
