@@ -10,7 +10,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import override_settings
 
 from emotion.ml.media import probe_video
-from emotion.research import services as research_services
+from emotion.research import study_services
 from emotion.stimuli.models import IMAGE_SECONDS_DEFAULT, Stimulus
 from tests.conftest import CLIP, MEDIA, need
 from tests.research.conftest import api_for
@@ -113,5 +113,5 @@ def test_the_file_goes_with_its_stimulus_and_with_its_study(people, video, image
     assert res["Location"].endswith(f"/analyses/studies/{people['study'].pk}/#stimuli")
     assert not default_storage.exists(names[0]) and default_storage.exists(names[1])
     with django_capture_on_commit_callbacks(execute=True):
-        research_services.delete_study(people["study"])
+        study_services.delete_study(people["study"])
     assert not default_storage.exists(names[1]) and not Stimulus.objects.exists()
