@@ -52,7 +52,8 @@ def media(request, key: str):
     """The stimulus, to the page of a usable link, and for a while to a page opened before its start
     used the link up (the player keeps asking for byte ranges while it plays)."""
     link = links.find(key)
-    if link is None or not (link.usable() or (links.state(link) != "ended" and links.visit_allows(link, request.GET.get("v")))):
+    opened_before = link is not None and links.state(link) != "ended" and links.visit_allows(link, request.GET.get("v"))
+    if link is None or not (link.usable() or opened_before):
         raise Http404("No such invitation, or it has expired or been used")
     stimulus = link.stimulus
     return _private(stream_file(request, stimulus.file, MIME.get(stimulus.media_format, "application/octet-stream"),

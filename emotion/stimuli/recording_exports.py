@@ -62,7 +62,8 @@ def _on_axis(row: dict, offset: float) -> dict:
 
 
 def _name(rec: Recording, ext: str) -> str:
-    return f"{slugify(rec.stimulus.title) or 'stimulus'}-{rec.stimulus_id}-{slugify(rec.participant.code)}-{rec.pk}.{ext}"
+    stem = slugify(rec.stimulus.title) or "stimulus"
+    return f"{stem}-{rec.stimulus_id}-{slugify(rec.participant.code)}-{rec.pk}.{ext}"
 
 
 def _csv_chunks(rec: Recording) -> Iterator[str]:

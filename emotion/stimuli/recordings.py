@@ -85,7 +85,8 @@ def summary(rec: Recording, frames_stored: Optional[int] = None) -> dict:
         frames_stored = getattr(rec, "frames_stored", None)
     if frames_stored is None:
         frames_stored = rec.frames.count()
-    return {"id": rec.pk, "participant": rec.participant.code, "condition": rec.condition.name if rec.condition else None,
+    return {"id": rec.pk, "participant": rec.participant.code,
+            "condition": rec.condition.name if rec.condition else None,
             "source": rec.source, "state": rec.state, "link": rec.link_id, "analysis": rec.analysis_id,
             "offset": rec.offset, "gaps": rec.gaps, "frames_received": rec.frames_received,
             "frames_analysed": rec.frames_analysed, "frames_reliable": rec.frames_reliable,

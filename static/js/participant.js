@@ -38,7 +38,10 @@
   }
   function holdStimulus() {
     if (isVideo) stimulus.pause();
-    else if (imageClock.since !== null) { imageClock.shownMs += performance.now() - imageClock.since; imageClock.since = null; }
+    else if (imageClock.since !== null) {
+      imageClock.shownMs += performance.now() - imageClock.since;
+      imageClock.since = null;
+    }
   }
   function runStimulus() {
     if (isVideo) stimulus.play().catch(() => status("Press Start again to go on."));
@@ -74,16 +77,19 @@
     if (grab.width !== w || grab.height !== h) { grab.width = w; grab.height = h; }
     grab.getContext("2d").drawImage(camVideo, 0, 0, w, h);
     inFlight = 1; lastSentAt = performance.now();
-    const socket = ws;
+    const socket = ws, grabbedIn = phase;
     grab.toBlob((blob) => {
-      if (!blob || blob.size > cfg.maxFrameBytes || socket !== ws || socket.readyState !== WebSocket.OPEN) {
+      // a frame grabbed for the check must not arrive as data, nor one of the stimulus after its end
+      if (!blob || blob.size > cfg.maxFrameBytes || socket !== ws || socket.readyState !== WebSocket.OPEN ||
+          phase !== grabbedIn) {
         inFlight = 0; return;
       }
       blob.arrayBuffer().then((buf) => {
         const out = new Uint8Array(8 + buf.byteLength);
         new DataView(out.buffer).setFloat64(0, t);        // big-endian, as the server reads it
         out.set(new Uint8Array(buf), 8);
-        if (socket === ws && socket.readyState === WebSocket.OPEN) socket.send(out.buffer); else inFlight = 0;
+        if (socket === ws && socket.readyState === WebSocket.OPEN && phase === grabbedIn) socket.send(out.buffer);
+        else inFlight = 0;
       });
     }, "image/jpeg", JPEG_QUALITY);
   }
@@ -108,7 +114,7 @@
   }
 
   function onError(msg) {
-    stats.errors++; stats.lastError = msg.code;
+    stats.errors++; stats.lastError = msg.code + ": " + msg.message;
     if (msg.seq !== null && msg.seq !== undefined) inFlight = 0;
     if (msg.code === "bad_code" || msg.code === "no_code") {
       phase = "consent"; closeCamera(); show("consent");
@@ -157,6 +163,7 @@
     socket.onclose = () => {
       if (socket !== ws) return;
       ws = null;
+      if (phase === "starting") { phase = "check"; $("take-start").disabled = !ready; }   // press Start again
       if (phase !== "check" && phase !== "playing") return;
       if (phase === "playing" && paused !== "connection") {
         lostAt = stimulusTime(); paused = "connection"; holdStimulus();
@@ -175,7 +182,8 @@
     try {
       await openCamera();
     } catch (err) {
-      $("take-check-status").textContent = "The camera could not be started: " + (err && err.message ? err.message : err) +
+      $("take-check-status").textContent = "The camera could not be started: " +
+        (err && err.message ? err.message : err) +
         ". Allow the camera for this page, then reload it.";
       $("take-check-status").className = "take-check-status bad";
       return;
@@ -198,6 +206,7 @@
 
   function startStimulus() {
     $("take-start").disabled = true;
+    phase = "starting";                  // no more check frames: the next ones are data
     if (stage.requestFullscreen) stage.requestFullscreen().catch(() => {});   // where the browser allows
     send({ type: "play" });
   }
@@ -214,7 +223,8 @@
     holdStimulus();
     if (ws && ws.readyState === WebSocket.OPEN) { phase = "withdrawing"; send({ type: "withdraw" }); return; }
     closeCamera(); leaveFullscreen(); phase = "withdrawn";
-    status(recording ? "The server cannot be reached: ask the researcher to delete your session, giving your code." : "");
+    status(recording ? "The server cannot be reached: ask the researcher to delete your session, giving your code."
+                     : "");
     show("withdrawn");
   }
 

@@ -32,8 +32,8 @@ def _made(path: Path, args: list) -> Path:
 
 def stimulus_video() -> Path:
     """3 s of the shared clip, 480 px wide, H.264 with its index first: the stimulus participants watch."""
-    return _made(CACHE / "stimulus-3s.mp4", ["-ss", "4", "-i", str(CLIP), "-t", "3", "-vf", "scale=480:-2",
-                                             "-c:v", "libx264", "-pix_fmt", "yuv420p", "-an", "-movflags", "+faststart"])
+    return _made(CACHE / "stimulus-3s.mp4", ["-ss", "4", "-i", str(CLIP), "-t", "3", "-vf", "scale=480:-2", "-an",
+                                             "-c:v", "libx264", "-pix_fmt", "yuv420p", "-movflags", "+faststart"])
 
 
 def camera_clip() -> Path:
