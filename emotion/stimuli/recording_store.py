@@ -42,8 +42,9 @@ class Refused(Exception):
 
 
 def gap(start: float, end: float, reason: str) -> dict:
+    """Rounded as frame times are (``frame``), so a frame at a gap's edge is never inside it."""
     assert reason in REASONS
-    return {"start": round(start, 3), "end": round(max(start, end), 3), "reason": reason}
+    return {"start": round(start, 4), "end": round(max(start, end), 4), "reason": reason}
 
 
 def check_code(link: StimulusLink, code: str) -> str:
@@ -164,7 +165,7 @@ def rejoin(token: str, link: StimulusLink, lost_at: float, t: float) -> Tuple[Re
         if rec is None:
             raise Refused("bad_token", "This session has ended or was withdrawn; it cannot be continued.")
         gaps, end = list(rec.gaps), rec.stimulus.duration
-        if gaps and gaps[-1]["end"] >= round(end, 3) and gaps[-1]["start"] <= t:
+        if gaps and gaps[-1]["end"] >= round(end, 4) and gaps[-1]["start"] <= t:
             gaps[-1] = gap(gaps[-1]["start"], t, gaps[-1]["reason"])      # the loss's gap, now closed
         else:                                      # the server has not noticed the loss yet
             gaps.append(gap(min(lost_at, t), t, "connection"))

@@ -236,12 +236,14 @@
     if (phase !== "playing" || paused) return;
     paused = reason;
     holdStimulus();
-    send({ type: "pause", t: stimulusTime(), reason });
+    lastT = stimulusTime();
+    send({ type: "pause", t: lastT, reason });
   }
   function resumeFrom(reason) {
     if (phase !== "playing" || paused !== reason) return;
     paused = null;
-    send({ type: "resume", t: stimulusTime() });
+    lastT = stimulusTime();                // where a seek from here starts
+    send({ type: "resume", t: lastT });
     runStimulus();
   }
 
