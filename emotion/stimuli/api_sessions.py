@@ -63,7 +63,7 @@ class _StimulusView(APIView):
 
 
 class StimulusLinks(_StimulusView):
-    @extend_schema(responses={200: OpenApiTypes.OBJECT, 404: NOT_FOUND},
+    @extend_schema(operation_id="stimuli_links_list", responses={200: OpenApiTypes.OBJECT, 404: NOT_FOUND},
                    description="The stimulus' invitation links, newest first, without their keys.")
     def get(self, request, pk):
         stimulus = self.stimulus(request, pk)
@@ -101,9 +101,10 @@ class LinkRevoke(_StimulusView):
 
 
 class StimulusRecordings(_StimulusView):
-    @extend_schema(responses={200: OpenApiTypes.OBJECT, 404: NOT_FOUND}, description=(
-        "The stimulus' recordings: remote sessions and attached uploads, with their gaps "
-        '([{"start", "end", "reason"}], stimulus seconds; reason pause, seek, hidden or connection) and counts.'))
+    @extend_schema(operation_id="stimuli_recordings_list", responses={200: OpenApiTypes.OBJECT, 404: NOT_FOUND},
+                   description="The stimulus' recordings: remote sessions and attached uploads, with their gaps "
+                               '([{"start", "end", "reason"}], stimulus seconds; reason pause, seek, hidden or '
+                               "connection) and counts.")
     def get(self, request, pk):
         return Response([recordings.summary(r) for r in recordings.listed(self.stimulus(request, pk))])
 

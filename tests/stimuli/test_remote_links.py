@@ -145,3 +145,15 @@ def test_revoking_on_the_page(client, setup):
     editor = signed_in(client, users["editor"])
     assert editor.post(f"/stimuli/{stimulus.pk}/links/", {"action": "revoke", "link": link.pk}).status_code == 302
     assert client.get(f"/stimuli/take/{key}/").status_code == 404
+
+
+def test_both_pages_keep_the_content_security_policy(client, setup):
+    from tests.test_security import directives, inline_scripts
+
+    stimulus, users = setup
+    _, key = link_for(stimulus, "P01")
+    client.force_login(users["owner"])
+    for url in (f"/stimuli/take/{key}/", f"/stimuli/{stimulus.pk}/links/"):
+        res = client.get(url)
+        assert directives(res["Content-Security-Policy"])["script-src"] == ["'self'"], url
+        assert inline_scripts(res.content.decode()) == [], url
