@@ -64,9 +64,10 @@
   }
 
   function tick() {
+    // an image's time is up whatever the camera does (a video says so itself: "ended")
+    if (phase === "playing" && !isVideo && stimulusTime() >= cfg.duration) return finish();
     if (!ws || ws.readyState !== WebSocket.OPEN || camVideo.readyState < 2 || !camVideo.videoWidth) return;
     if (phase === "playing") {
-      if (!isVideo && stimulusTime() >= cfg.duration) return finish();
       if (!running()) return;
       lastT = stimulusTime();
     } else if (phase !== "check") return;

@@ -123,3 +123,34 @@ def test_two_participants_are_recorded_on_the_stimulus_time_axis_and_a_third_wit
         assert page.locator("#made-links input.made-url").count() == 2
         shot(page, f"links-made-{name}")
         page.context.close()
+
+
+def test_a_participant_whose_server_restarts_goes_on_with_a_connection_gap(browser, site_env, django_user_model):
+    """A daphne of its own, stopped and started again on the same port under a playing stimulus."""
+    study, _ = study_with_members(django_user_model)
+    picture = make_stimulus(study, MEDIA / "obama_and_biden.jpg", kind="image", duration=8.0)
+    link, key = link_for(picture, "P01")
+    port = servers.free_port()
+    log = servers.ARTIFACTS / "daphne-remote-reconnect.log"
+    proc, url = servers.start_daphne(site_env, log, port=port)
+    try:
+        page = open_page(browser, f"{url}/stimuli/take/{key}/", WIDE)
+        through_the_check(page)
+        servers.wait_until(page, "ferTake.stats.stored >= 3", timeout=60)
+        servers.stop(proc)
+        servers.wait_until(page, "document.getElementById('take-status').textContent.includes('reconnecting')")
+        lost_at = page.evaluate("ferTake.stimulusTime()")
+        assert page.evaluate("ferTake.paused") == "connection"          # the picture waits for the server
+        before = page.evaluate("ferTake.stats.stored")
+        proc, _ = servers.start_daphne(site_env, log.with_name("daphne-remote-reconnect-2.log"), port=port)
+        servers.wait_until(page, f"ferTake.stats.stored > {before}", timeout=60)
+        servers.wait_until(page, "ferTake.phase === 'done'", timeout=60)
+    finally:
+        servers.stop(proc)
+    rec = Recording.objects.get(stimulus=picture)
+    (gap,) = rec.gaps
+    # the gap runs from the last frame the old server saw to where the page came back, not to the end
+    assert gap["reason"] == "connection" and gap["start"] <= lost_at + 0.2 and gap["end"] < picture.duration
+    times = list(rec.frames.order_by("pk").values_list("time", flat=True))
+    assert times == sorted(times) and times[-1] > gap["end"] and rec.state == "done"
+    assert StimulusLink.objects.get(pk=link.pk).uses == 1
