@@ -11,7 +11,7 @@ from django.views.decorators.cache import never_cache
 
 from emotion.research.models import CODE_LENGTH, FIELD_LIMITS
 from emotion.research.services import Refused
-from fersite.throttle import refusal
+from emotion.web.refusals import refusal
 
 from . import links, recordings
 from .models import Recording

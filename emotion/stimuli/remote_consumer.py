@@ -25,7 +25,7 @@ from emotion.live import inference
 from emotion.live.guards import ClientLimits, TokenBucket
 from emotion.ml import EMOTIONS
 from emotion.ml.media import MediaError
-from fersite.throttle import client_key
+from emotion.web.throttle import client_key
 
 from . import camera_check, links, recording_store as store
 from .remote_protocol import TIME, CommandError, parse_command, split_frame

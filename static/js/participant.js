@@ -27,9 +27,11 @@
   function send(msg) { if (ws && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(msg)); }
 
   // --- the stimulus' clock: a video's own time; an image's time shown, counted only while shown -----
+  // A video's time 0 is its first picture, as for the markers and analyses: a clip whose sound starts
+  // first shows that picture at currentTime = cfg.offset.
   const imageClock = { shownMs: 0, since: null };
   function stimulusTime() {
-    if (isVideo) return stimulus.currentTime;
+    if (isVideo) return Math.max(0, stimulus.currentTime - (cfg.offset || 0));
     return (imageClock.shownMs + (imageClock.since === null ? 0 : performance.now() - imageClock.since)) / 1000;
   }
   function running() {
@@ -260,7 +262,7 @@
     stimulus.addEventListener("pause", () => { if (!stimulus.ended) pauseFor("pause"); });
     stimulus.addEventListener("play", () => resumeFrom("pause"));
     stimulus.addEventListener("seeking", () => {
-      if (phase === "playing") send({ type: "seek", from: lastT, to: stimulus.currentTime });
+      if (phase === "playing") send({ type: "seek", from: lastT, to: stimulusTime() });
     });
   }
   window.addEventListener("pagehide", () => { if (ws) ws.close(1001); });
