@@ -16,7 +16,7 @@
   let token = null, recording = null, ready = false, okRun = 0;
   let inFlight = 0, lastSentAt = 0, lastT = 0, lostAt = null;
   let paused = null;                   // why the stimulus stands still: pause, hidden, connection
-  const stats = { checks: 0, frames: 0, stored: 0, dropped: 0, errors: 0, lastError: null, done: null,
+  const stats = { checks: 0, frames: 0, lastT: null, stored: 0, dropped: 0, errors: 0, lastError: null, done: null,
                   withdrawn: null };
 
   function show(step) {
@@ -143,7 +143,7 @@
         break;
       case "code": beginCheck(); break;
       case "check": inFlight = 0; if (phase === "check") onCheck(msg); break;
-      case "frame": inFlight = 0; stats.frames++; if (msg.stored) stats.stored++; break;
+      case "frame": inFlight = 0; stats.frames++; stats.lastT = msg.t; if (msg.stored) stats.stored++; break;
       case "playing": onPlaying(msg); break;
       case "done":
         stats.done = msg; phase = "done"; closeCamera(); leaveFullscreen(); show("done"); status("");

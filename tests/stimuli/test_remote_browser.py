@@ -68,6 +68,8 @@ def test_two_participants_are_recorded_on_the_stimulus_time_axis_and_a_third_wit
         servers.wait_until(page, "ferTake.phase === 'done'", timeout=60)
         assert "Your session is stored" in page.text_content("#step-done")
         assert page.evaluate("ferTake.stats.errors") == 0, page.evaluate("JSON.stringify(ferTake.stats)")
+        # frames went on being tagged to the stimulus' end (the server echoes each frame's time)
+        assert 1.5 < page.evaluate("ferTake.stats.lastT") <= 3.1, page.evaluate("JSON.stringify(ferTake.stats)")
         page.context.close()
 
     # the third watches a picture shown for a minute, and withdraws once frames of theirs are stored
@@ -98,8 +100,10 @@ def test_two_participants_are_recorded_on_the_stimulus_time_axis_and_a_third_wit
         # about 10 frames/s over the 3 s (P02 skipped 2 s); a row for each one where the camera's face was found
         watched = 3.0 if code == "P01" else 1.0
         assert rec.frames_analysed >= 4 * watched and len(times) >= 2 * watched, (code, rec.frames_analysed, times)
-        # the player's own clock, on the stimulus' axis up to its end, never twice the same moment
-        assert 0 <= times[0] < (2.0 if code == "P01" else 3.0) and 1.5 < times[-1] <= stimulus.duration + 0.1
+        # the player's own clock, on the stimulus' axis up to its end, never twice the same moment (how far
+        # the stored rows reach depends on when the camera's face was found, which a busy machine delays:
+        # the frames' own times are checked above, from the replies)
+        assert 0 <= times[0] < (2.0 if code == "P01" else 3.0) and times[-1] <= stimulus.duration + 0.1
         assert times == sorted(times) and len(set(times)) == len(times)
         assert all(g["reason"] in ("pause", "seek", "hidden", "connection") for g in rec.gaps)
     assert [link.uses for link in stimulus.links.order_by("participant__code")] == [1, 1]
