@@ -3,14 +3,17 @@ frame (before any decoding), each text command, and the storing of a session.
 
 No socket here: a consumer asks, gets None or a ``Refusal`` (the protocol's error code and message),
 and sends it. The frame and command checks do no I/O and take an injectable clock; only the count of
-stored sessions goes to Redis (emotion.web.throttle.Window), so ``store_wait`` is called off the event loop.
+stored sessions goes to Redis (emotion.web.throttle.Window), so ``store`` is called off the event loop.
+
+A remote session's socket (emotion/stimuli/remote_consumer.py) keeps these rules too: the same frame
+checks and words, its own commands read by ``read_command`` and let in by ``command_turn``.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from typing import Optional
+from typing import Optional, Sequence, Tuple
 
 from django.conf import settings
 
@@ -31,21 +34,54 @@ STORED = Window("live-stored", lambda: settings.FER_LIVE_MAX_STORED_PER_IP_HOUR,
 
 
 class Refusal(Exception):
-    """Why something was not let in: the error's ``code`` and ``message`` as the protocol sends them."""
+    """Why something was not let in or not done: the error's ``code`` and ``message`` as the protocol
+    sends them (``reply``)."""
 
     def __init__(self, code: str, message: str):
         super().__init__(message)
         self.code, self.message = code, message
 
+    @classmethod
+    def internal(cls) -> "Refusal":
+        """A message the server failed on (a bug): the connection goes on."""
+        return cls("internal", "the server failed on this message; it has been logged")
+
+    def reply(self, seq: Optional[int]) -> dict:
+        """The error message; ``seq``: the frame it answers, None for a text command."""
+        return {"type": "error", "seq": seq, "code": self.code, "message": self.message}
+
+
+def read_command(text: str, commands: Sequence[str], example: str, max_chars: int = MAX_COMMAND_CHARS) -> dict:
+    """A text message as a JSON object whose "type" is one of ``commands``, or a Refusal saying why not
+    (``example``: a command of the protocol, shown to a client that sent something else). What each
+    command's fields must be is its protocol's to check."""
+    if len(text) > max_chars:
+        raise Refusal("bad_command", f"commands are at most {max_chars} characters")
+    try:
+        cmd = json.loads(text)
+    except ValueError:
+        raise Refusal("bad_command", f"a text message must be a JSON object such as {example}") from None
+    if not isinstance(cmd, dict) or not isinstance(cmd.get("type"), str):
+        raise Refusal("bad_command", 'a command is a JSON object with a "type" string')
+    if cmd["type"] not in commands:
+        raise Refusal("unknown_command", f"unknown command {cmd['type'][:40]!r}; expected "
+                                         f"{', '.join(commands[:-1])} or {commands[-1]}")
+    return cmd
+
 
 class Admission:
     """One connection's gate, for a ``client`` (an address, or ``user:<id>``; emotion.web.throttle.client_key).
-    Its per-client counts are shared with the client's other connections through ``clients``."""
+    Its per-client counts are shared with the client's other connections through ``clients``. Another
+    socket (a remote session's, emotion/stimuli) passes its own ``clients``, the rate of its commands
+    (``command_rate``: a second's and a burst's) and the name of its connections (``what``)."""
 
-    def __init__(self, client: str, limits: LiveLimits, clients: ClientLimits = CLIENTS, clock=time.monotonic):
-        self.client, self.limits, self.clients = client, limits, clients
+    def __init__(self, client: str, limits: LiveLimits, clients: ClientLimits = CLIENTS, clock=time.monotonic,
+                 command_rate: Tuple[float, int] = (COMMANDS_PER_SECOND, COMMAND_BURST),
+                 what: str = "live connections"):
+        self.client, self.limits, self.clients, self.what = client, limits, clients, what
         self.frames = TokenBucket(limits.max_fps, limits.burst, clock)
-        self.commands = TokenBucket(COMMANDS_PER_SECOND, COMMAND_BURST, clock)
+        self.commands_per_second = command_rate[0]
+        self.commands = TokenBucket(*command_rate, clock)
         self.sessions_started = 0
         self.has_slot = False
 
@@ -54,7 +90,7 @@ class Admission:
         """Take one of the client's socket slots (refused past FER_LIVE_MAX_SOCKETS_PER_IP)."""
         cap = self.limits.sockets_per_client
         if not self.clients.open(self.client, cap, self.limits.fps_per_client):
-            return Refusal("too_many_connections", f"{cap} live connections are already open from your address; "
+            return Refusal("too_many_connections", f"{cap} {self.what} are already open from your address; "
                                                    "close one (another tab?) and try again")
         self.has_slot = True
         return None
@@ -93,29 +129,24 @@ class Admission:
 
     # --- text commands -------------------------------------------------------------------------------
     def command(self, text: str, queued: int, max_queued: int) -> dict:
-        """The command a text message holds, checked; raises ``Refusal``. ``queued``: the connection's
+        """The live command a text message holds, checked; raises ``Refusal``. ``queued``: the connection's
         jobs (frames and commands) not yet run, of at most ``max_queued``."""
-        if len(text) > MAX_COMMAND_CHARS:
-            raise Refusal("bad_command", f"commands are at most {MAX_COMMAND_CHARS} characters")
-        try:
-            cmd = json.loads(text)
-        except ValueError:
-            raise Refusal("bad_command", 'a text message must be a JSON object such as {"type": "start", '
-                                         '"store": false}') from None
-        if not isinstance(cmd, dict) or not isinstance(cmd.get("type"), str):
-            raise Refusal("bad_command", 'a command is a JSON object with a "type" string')
-        if cmd["type"] not in COMMANDS:
-            raise Refusal("unknown_command", f"unknown command {cmd['type'][:40]!r}; expected start, stop or reset")
+        cmd = read_command(text, COMMANDS, '{"type": "start", "store": false}')
         if cmd["type"] == "start" and not isinstance(cmd.get("store", False), bool):
             raise Refusal("bad_command", '"store" must be true or false')
-        if not self.commands.take() or queued >= max_queued:
-            raise Refusal("rate_limited", f"too many commands; at most {COMMANDS_PER_SECOND:g} a second")
+        self.command_turn(queued, max_queued)
         if cmd["type"] == "start":
             self.sessions_started += 1
             if self.sessions_started > MAX_SESSIONS_PER_CONNECTION:
                 raise Refusal("bad_command", f"at most {MAX_SESSIONS_PER_CONNECTION} sessions per connection; "
                                              "reconnect to start another")
         return cmd
+
+    def command_turn(self, queued: int, max_queued: int) -> None:
+        """A checked command's turn, within the connection's command rate and its jobs waiting; raises
+        ``Refusal`` past either."""
+        if not self.commands.take() or queued >= max_queued:
+            raise Refusal("rate_limited", f"too many commands; at most {self.commands_per_second:g} a second")
 
     # --- storing a session ---------------------------------------------------------------------------
     def store(self) -> Optional[Refusal]:

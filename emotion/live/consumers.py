@@ -86,7 +86,6 @@ from .jobs import Frame, JobQueue
 from .limits import LiveLimits
 from .sessions import LiveSessionRun
 
-MAX_QUEUED_COMMANDS = 10
 DISCONNECT_WAIT_S = 5        # well under daphne's application close timeout (10 s)
 
 
@@ -105,7 +104,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
         client = f"user:{self.user.pk}" if self.user else client_key((self.scope.get("client") or [None])[0])
         self.limits = LiveLimits.from_settings()
         self.gate = Admission(client, self.limits)
-        self.jobs = JobQueue(self.limits.queue, MAX_QUEUED_COMMANDS, frame_done=self.gate.frame_done)
+        self.jobs = JobQueue(self.limits.queue, frame_done=self.gate.frame_done)
         await self.accept()
         refusal = self.gate.open()
         if refusal:
@@ -141,7 +140,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
             self.jobs.put_frame(Frame(seq, bytes_data, time.perf_counter()))
             return
         try:
-            cmd = self.gate.command(text_data or "", self.jobs.waiting, self.limits.queue + MAX_QUEUED_COMMANDS)
+            cmd = self.gate.command(text_data or "", self.jobs.waiting, self.jobs.max_jobs)
         except Refusal as refusal:
             return await self.error(None, refusal)
         self.jobs.put_command(cmd)
@@ -162,8 +161,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
         await self.send_json({"type": "stopped", **await self._end_run(client)})
 
     async def failed(self, job):
-        await self.error(job.seq if isinstance(job, Frame) else None,
-                         Refusal("internal", "the server failed on this message; it has been logged"))
+        await self.error(job.seq if isinstance(job, Frame) else None, Refusal.internal())
 
     async def analyse(self, frame: Frame):
         try:
@@ -208,4 +206,4 @@ class LiveConsumer(AsyncWebsocketConsumer):
         metrics.live_frame("busy" if refusal.code == "busy" else "error")
         if refusal.code != "busy":
             metrics.live_error(refusal.code)
-        await self.send_json({"type": "error", "seq": seq, "code": refusal.code, "message": refusal.message})
+        await self.send_json(refusal.reply(seq))

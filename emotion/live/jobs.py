@@ -1,4 +1,5 @@
-"""A live connection's work, one job at a time in arrival order: frames and the commands between them.
+"""A connection's work (a live one's or a remote session's), one job at a time in arrival order:
+frames and the commands between them.
 
 Frames: the page keeps one frame in flight and drops the camera's later frames until its reply comes
 (static/live/live.js), so what comes back is never more than a frame late. Here a connection may hold
@@ -7,7 +8,8 @@ at most ``max_frames`` frames waiting or being analysed; past that, admission.py
 "stop" counts every frame sent before it; at most ``max_commands`` more jobs than frames may wait.
 
 The queue runs its own worker task (``start``) and needs no socket: a consumer gives it the handler of
-a job and the handler of a job that failed. ``finish`` drops the frames still waiting, lets the job
+a job and the handler of a job that failed; it may queue a subclass of ``Frame`` carrying more about
+its frame (a remote session's stimulus time). ``finish`` drops the frames still waiting, lets the job
 in progress end (within a time limit) and stops the worker.
 """
 
@@ -35,10 +37,12 @@ class Command:
 
 Job = Union[Frame, Command]
 _STOP = object()
+MAX_QUEUED_COMMANDS = 10      # jobs that may wait beyond a connection's frames
 
 
 class JobQueue:
-    def __init__(self, max_frames: int, max_commands: int, frame_done: Callable[[], None] = lambda: None):
+    def __init__(self, max_frames: int, max_commands: int = MAX_QUEUED_COMMANDS,
+                 frame_done: Callable[[], None] = lambda: None):
         self.max_frames, self.max_jobs = max_frames, max_frames + max_commands
         self.frame_done = frame_done          # told when an admitted frame's job ends, however it ends
         self.pending = 0                      # frames admitted and not yet done: waiting or being analysed
@@ -76,7 +80,7 @@ class JobQueue:
                         self.pending -= 1
                         self.frame_done()
             except Exception:
-                log.exception("live job failed")
+                log.exception("a connection's job failed")
                 await failed(job)
 
     async def finish(self, wait_s: float) -> None:
@@ -91,5 +95,5 @@ class JobQueue:
             # shielded: a caller cancelled while waiting must not cancel the job half way
             await asyncio.wait_for(asyncio.shield(self._worker), timeout=wait_s)
         except asyncio.TimeoutError:
-            log.warning("live worker did not finish within %s s of a disconnect", wait_s)
+            log.warning("a connection's worker did not finish within %s s of a disconnect", wait_s)
             self._worker.cancel()

@@ -50,7 +50,7 @@ def problems(faces: Sequence[dict]) -> List[str]:
 
 
 def reply(seq: int, faces: Sequence[dict]) -> dict:
-    """The socket's answer to one check frame (remote_consumer.py documents it)."""
+    """The socket's answer to one check frame (remote_protocol.py documents it)."""
     found = problems(faces)
     face = main_face(faces)
     return {"type": "check", "seq": seq, "face": face is not None, "ok": not found,

@@ -1,6 +1,7 @@
 """What a remote session writes: its Recording, the followed face of each analysed frame on the
 stimulus' time axis, its gaps, its end, its withdrawal. Synchronous (the socket calls these through
-database_sync_to_async); the socket's own rules are in remote_consumer.py.
+database_sync_to_async); the session's own rules are in remote_session.py. What cannot be done
+raises emotion.live.admission.Refusal, which the socket sends as its error.
 
 Gaps are stretches of stimulus time without data, ``{"start", "end", "reason"}`` with reason pause,
 seek, hidden or connection (models.Recording). A pause or a hidden tab stops the player, so its gap
@@ -24,6 +25,7 @@ from django.db.models import F, Max
 from django.utils import timezone
 
 from emotion.ml import EMOTIONS
+from emotion.live.admission import Refusal
 from emotion.live.recorder import is_reliable, main_face
 from emotion.research.models import Participant
 from emotion.research.services import Refused as CodeRefused, _study_key
@@ -35,10 +37,8 @@ REJOIN_SECONDS = 6 * 3600
 REASONS = ("pause", "seek", "hidden", "connection")
 
 
-class Refused(Exception):
-    def __init__(self, code: str, message: str):
-        super().__init__(message)
-        self.code = code
+def used_up() -> Refusal:
+    return Refusal("used_up", "This invitation link has expired or has been used already.")
 
 
 def gap(start: float, end: float, reason: str) -> dict:
@@ -52,9 +52,9 @@ def check_code(link: StimulusLink, code: str) -> str:
     try:
         code = _study_key("participant", link.stimulus.study, code)
     except CodeRefused as exc:                    # its message says what to fix
-        raise Refused("bad_code", str(exc)) from None
+        raise Refusal("bad_code", str(exc)) from None
     if not code:
-        raise Refused("bad_code", "Type your participant code first.")
+        raise Refusal("bad_code", "Type your participant code first.")
     return code
 
 
@@ -66,7 +66,7 @@ def start(link: StimulusLink, code: Optional[str], model_version: str) -> Record
         taken = (StimulusLink.objects.filter(pk=link.pk, uses__lt=F("max_uses"), expires_at__gt=now)
                  .update(uses=F("uses") + 1))
         if not taken:
-            raise Refused("used_up", "This invitation link has expired or has been used already.")
+            raise used_up()
         participant = link.participant or Participant.objects.get_or_create(
             study=link.stimulus.study, code=check_code(link, code or ""))[0]
         return Recording.objects.create(stimulus=link.stimulus, participant=participant, condition=link.condition,
@@ -158,12 +158,12 @@ def rejoin(token: str, link: StimulusLink, lost_at: float, t: float) -> Tuple[Re
     try:
         recording_id = signing.loads(token, salt=REJOIN_SALT, max_age=REJOIN_SECONDS)
     except signing.BadSignature:
-        raise Refused("bad_token", "This session can no longer be continued; reload the page.") from None
+        raise Refusal("bad_token", "This session can no longer be continued; reload the page.") from None
     with transaction.atomic():
         rec = (Recording.objects.select_for_update().select_related("stimulus")
                .filter(pk=recording_id, link=link, state=Recording.State.RUNNING).first())
         if rec is None:
-            raise Refused("bad_token", "This session has ended or was withdrawn; it cannot be continued.")
+            raise Refusal("bad_token", "This session has ended or was withdrawn; it cannot be continued.")
         gaps, end = list(rec.gaps), rec.stimulus.duration
         if gaps and gaps[-1]["end"] >= round(end, 4) and gaps[-1]["start"] <= t:
             gaps[-1] = gap(gaps[-1]["start"], t, gaps[-1]["reason"])      # the loss's gap, now closed

@@ -1,9 +1,15 @@
 """The protocol of a participant's remote session at /ws/stimuli/take/<key>/ (remote_consumer.py), and
 the checks every message passes before it waits its turn.
 
-The frames reach the live engine exactly as the live page's do (emotion/live/inference.py: the same
-thread pool, size and pixel checks; emotion/live/guards.py: the same per-connection and per-address
-limits, read from the FER_LIVE_* settings). Every text message is one JSON object with a "type".
+The frames reach the live engine exactly as the live page's do, by the live app's modules: the same
+limits (emotion/live/limits.py, read from the FER_LIVE_* settings and sent in hello), the same checks
+and words on each frame and per address (admission.py), the same queue (jobs.py) and thread pool
+(inference.py). Every text message is one JSON object with a "type".
+
+On connect
+    {"type": "hello", "model": str, "emotions": [7 names], "needs_code": bool (an open link),
+     "stimulus": {"kind", "duration"}, "limits": {...}}   ``limits``: the live socket's
+        (LiveLimits.for_clients()), which the page paces and sizes its frames by.
 
 Binary message from the browser
     8 bytes: the stimulus time in seconds (IEEE double, big-endian; the player's currentTime when the
@@ -31,17 +37,22 @@ Replies to frames
     the last one stored (after a seek back, the moments already read are not read twice).
 
 Errors: {"type": "error", "seq": n|null, "code", "message"}; the connection stays open. Codes: the live
-socket's too_large, rate_limited, busy, bad_image, bad_command, unknown_command, internal; and
-bad_frame (no time, or a time outside the stimulus), bad_code, no_code, bad_state (a command out of
-turn), used_up, bad_token. An unknown or expired key is answered not_found and closed (4404).
+socket's too_large (the image after the time), rate_limited, busy, bad_image, bad_command,
+unknown_command and internal, with its words (emotion/live/admission.py); and bad_frame (no time, or a
+time outside the stimulus), bad_code, no_code, bad_state (a command out of turn), used_up, bad_token.
+An unknown or expired key is answered not_found and closed (4404); a connection more than an address
+may hold (FER_LIVE_MAX_SOCKETS_PER_IP, counted apart from the live page's sockets) is answered
+too_many_connections and closed (4429). Commands have a rate of their own (remote_consumer.py).
 """
 
 from __future__ import annotations
 
-import json
 import math
 import struct
-from typing import Tuple
+from dataclasses import dataclass
+
+from emotion.live.admission import Refusal, read_command
+from emotion.live.jobs import Frame
 
 TIME = struct.Struct(">d")
 MAX_COMMAND_CHARS = 2048
@@ -49,40 +60,29 @@ COMMANDS = ("code", "play", "pause", "resume", "seek", "end", "withdraw", "rejoi
 TIMES = {"pause": ("t",), "resume": ("t",), "seek": ("from", "to"), "end": ("t",), "rejoin": ("lost_at", "t")}
 
 
-class CommandError(Exception):
-    def __init__(self, code: str, message: str):
-        super().__init__(message)
-        self.code = code
+@dataclass
+class TimedFrame(Frame):
+    t: float                 # the stimulus time the player showed when the frame was grabbed
 
 
-def split_frame(seq: int, data: bytes) -> Tuple[float, bytes]:
-    """(stimulus time, image) of one binary message."""
+def split_frame(seq: int, data: bytes, arrival: float) -> TimedFrame:
+    """One binary message, arrived at ``arrival`` (perf_counter seconds), as its stimulus time and image."""
     if len(data) <= TIME.size or not math.isfinite(TIME.unpack_from(data)[0]):
-        raise CommandError("bad_frame", f"frame {seq}: a frame is 8 bytes of stimulus time (a big-endian double) "
-                                        "followed by the image")
-    return TIME.unpack_from(data)[0], data[TIME.size:]
+        raise Refusal("bad_frame", f"frame {seq}: a frame is 8 bytes of stimulus time (a big-endian double) "
+                                   "followed by the image")
+    return TimedFrame(seq, data[TIME.size:], arrival, TIME.unpack_from(data)[0])
 
 
 def parse_command(text: str) -> dict:
-    """One text message as a command whose fields have the right types, or CommandError saying why not."""
-    if len(text) > MAX_COMMAND_CHARS:
-        raise CommandError("bad_command", f"commands are at most {MAX_COMMAND_CHARS} characters")
-    try:
-        cmd = json.loads(text)
-    except ValueError:
-        raise CommandError("bad_command", 'a text message must be a JSON object such as {"type": "play"}') from None
-    if not isinstance(cmd, dict) or not isinstance(cmd.get("type"), str):
-        raise CommandError("bad_command", 'a command is a JSON object with a "type" string')
-    if cmd["type"] not in COMMANDS:
-        raise CommandError("unknown_command", f"unknown command {cmd['type'][:40]!r}; expected one of "
-                                              f"{', '.join(COMMANDS)}")
+    """One text message as a command whose fields have the right types, or a Refusal saying why not."""
+    cmd = read_command(text, COMMANDS, '{"type": "play"}', MAX_COMMAND_CHARS)
     for name in TIMES.get(cmd["type"], ()):
         value = cmd.get(name)
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
-            raise CommandError("bad_command", f'{cmd["type"]}: "{name}" must be a time in seconds, 0 or more')
+            raise Refusal("bad_command", f'{cmd["type"]}: "{name}" must be a time in seconds, 0 or more')
     if cmd["type"] == "pause" and cmd.get("reason", "pause") not in ("pause", "hidden"):
-        raise CommandError("bad_command", 'pause: "reason" is "pause" or "hidden"')
+        raise Refusal("bad_command", 'pause: "reason" is "pause" or "hidden"')
     for name in ("code", "token"):
         if name in cmd and not isinstance(cmd[name], str):
-            raise CommandError("bad_command", f'"{name}" must be a string')
+            raise Refusal("bad_command", f'"{name}" must be a string')
     return cmd

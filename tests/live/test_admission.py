@@ -6,7 +6,7 @@ import json
 import pytest
 
 from emotion.live.admission import (COMMAND_BURST, MAX_COMMAND_CHARS, MAX_SESSIONS_PER_CONNECTION, Admission,
-                                    Refusal)
+                                    Refusal, read_command)
 from emotion.live.guards import ClientLimits
 from emotion.live.limits import LiveLimits
 
@@ -148,3 +148,35 @@ def test_stored_sessions_an_hour_are_counted_per_client(settings):
     assert refusal.code == "store_limit" and refusal.message.startswith("2 sessions were stored")
     assert "not stored (storing again in 60 min)" in refusal.message
     assert other.store() is None
+
+
+def test_another_socket_brings_its_own_counts_command_rate_and_name():
+    """How a remote session's socket (emotion/stimuli) reuses the gate: its own clients, a faster command
+    rate, its connections named its own way; the frame checks and their words stay the live ones."""
+    clock, live_clients, own_clients = Clock(), ClientLimits(Clock()), ClientLimits(Clock())
+    for _ in range(2):
+        gate(clients=live_clients)
+    other = Admission("a", LIMITS, own_clients, clock, command_rate=(5.0, 20), what="connections")
+    assert other.open() is None                                  # counted apart from the live sockets
+    assert Admission("a", LIMITS, own_clients, clock, what="connections").open() is None
+    refusal = Admission("a", LIMITS, own_clients, clock, what="connections").open()
+    assert refusal.code == "too_many_connections" and refusal.message.startswith("2 connections are already open")
+    for _ in range(20):
+        other.command_turn(queued=0, max_queued=12)
+    with pytest.raises(Refusal, match="at most 5 a second") as refused:
+        other.command_turn(queued=0, max_queued=12)
+    assert refused.value.code == "rate_limited"
+    assert other.frame(1, 10, pending=2).message == gate().frame(1, 10, pending=2).message
+
+
+@pytest.mark.parametrize("text, code, words", [
+    ("x" * 101, "bad_command", "at most 100 characters"),
+    ("not json", "bad_command", 'such as {"type": "go"}'),
+    ('{"type": "dance"}', "unknown_command", "expected go, halt or wait"),
+])
+def test_read_command_refuses_what_no_protocol_accepts_in_the_same_words(text, code, words):
+    with pytest.raises(Refusal) as refused:
+        read_command(text, ("go", "halt", "wait"), '{"type": "go"}', max_chars=100)
+    assert refused.value.code == code and words in refused.value.message
+    assert refused.value.reply(None) == {"type": "error", "seq": None, "code": code, "message": refused.value.message}
+    assert read_command('{"type": "halt", "x": 1}', ("go", "halt"), "") == {"type": "halt", "x": 1}

@@ -9,7 +9,9 @@ import struct
 import time
 
 import pytest
+from django.conf import settings
 
+from emotion.live.limits import LiveLimits
 from emotion.ml import EMOTIONS
 from emotion.research.models import Condition, Participant
 from emotion.stimuli.models import Recording, RecordingFrame, StimulusLink
@@ -228,3 +230,28 @@ def test_a_lost_connection_is_a_gap_that_a_rejoin_closes(daphne_url, stimulus, f
     assert [f["stored"] for f in frames] == [False, True]
     assert done["gaps"] == [{"start": 0.1, "end": 0.5, "reason": "connection"}]
     assert list(RecordingFrame.objects.filter(recording=rec).values_list("time", flat=True)) == [0.0, 0.1, 0.6]
+
+
+def test_the_socket_keeps_the_live_limits_and_says_them_in_the_live_words(daphne_url, stimulus, face):
+    """A burst of frames past the live rate and queue gets the live socket's refusals; each frame is
+    answered once and the session goes on."""
+    _, key = link_for(stimulus, "P01")
+    burst = settings.FER_LIVE_BURST + 20
+
+    async def script(s, hello):
+        started = time.monotonic()
+        for _ in range(burst):
+            await s.ws.send(struct.pack(">d", 0.0) + face)
+        replies = [await s.reply() for _ in range(burst)]
+        return hello, replies, time.monotonic() - started, await s.cmd(type="play")
+
+    hello, replies, sending, playing = run(daphne_url, key, script)
+    assert hello["limits"] == LiveLimits.from_settings().for_clients()
+    assert sorted(r["seq"] for r in replies) == list(range(burst))
+    refused = {code: [r for r in replies if r.get("code") == code] for code in ("rate_limited", "busy")}
+    refilled = settings.FER_LIVE_MAX_FPS * sending               # tokens back while the burst went in
+    assert len(refused["rate_limited"]) >= burst - settings.FER_LIVE_BURST - refilled - 5, replies
+    assert all(f"more than {settings.FER_LIVE_MAX_FPS:g} frames/s" in r["message"] for r in refused["rate_limited"])
+    assert refused["busy"] and all(r["message"].startswith(f"frame {r['seq']}: {settings.FER_LIVE_QUEUE} frames are "
+                                                           "already waiting") for r in refused["busy"])
+    assert any(r["type"] == "check" for r in replies) and playing["type"] == "playing"
