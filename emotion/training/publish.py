@@ -22,6 +22,16 @@ from emotion.ml.checkpoint import load_checkpoint, save_checkpoint
 from emotion.ml.engine import DEFAULT_CHECKPOINT, WEIGHTS_DIR
 
 
+def reliability(meta: dict) -> dict:
+    """The temperature and reliability rule that ``robustness --fit`` wrote into the checkpoint, with
+    the PublicTest figures they were chosen on; nothing when the run was not fitted."""
+    fit = meta.get("reliability_fit")
+    if not fit:
+        return {}
+    return {"reliability": {"temperature": meta["temperature"], "calibration": fit["calibration"],
+                            "chosen_on_public_test": fit["choice"]}}
+
+
 def publish(run: Path, extra: dict, name: str) -> Path:
     card_path = WEIGHTS_DIR / "model_card.json"
     previous = json.loads(card_path.read_text()) if card_path.exists() else {}
@@ -55,6 +65,7 @@ def publish(run: Path, extra: dict, name: str) -> Path:
             "training faces.",
         ],
         **carried_forward(previous),
+        **reliability(meta),
         **extra,
     }
     card_path.write_text(json.dumps(card, indent=1))
