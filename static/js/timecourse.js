@@ -12,6 +12,11 @@
   const card = document.getElementById("timecourse");
   if (!card) return;
   const stimulus = JSON.parse(document.getElementById("stimulus-data").textContent);
+  // Stimulus time 0 is a video's first picture, which a player shows at currentTime = offset (a clip
+  // whose sound starts first): the cursor and the seeks convert between the two clocks.
+  const offset = stimulus.offset || 0;
+  // The page's own colours (static/css/site.css), so the chart follows the stylesheet.
+  const cssColour = (name) => getComputedStyle(document.documentElement).getPropertyValue(name).trim();
   const PALETTE = FER_SERIES_COLORS;
   const $ = (id) => document.getElementById(id);
   const measureChoice = $("tc-measure"), byChoice = $("tc-by"), binChoice = $("tc-bin"), baselineBox = $("tc-baseline");
@@ -63,7 +68,7 @@
         const right = Math.min(area.right, x.getPixelForValue(m.end));
         ctx.fillStyle = i % 2 ? "rgba(90, 100, 120, 0.10)" : "rgba(90, 100, 120, 0.16)";
         ctx.fillRect(left, area.top, Math.max(1, right - left), area.bottom - area.top);
-        ctx.fillStyle = "#454c5a";
+        ctx.fillStyle = cssColour("--muted");
         ctx.fillText(m.name, left + 3, area.top + 3 + (i % 2) * 13, Math.max(20, right - left - 4));
       });
       ctx.restore();
@@ -76,13 +81,13 @@
     afterDatasetsDraw(c) {
       const player = media();
       if (!player) return;
-      const t = player.currentTime;
+      const t = player.currentTime - offset;
       const {ctx, chartArea: area, scales: {x}} = c;
       const px = x.getPixelForValue(t);
       card.dataset.cursor = String(Math.round(t * 1000) / 1000);
       if (px < area.left || px > area.right) return;
       ctx.save();
-      ctx.fillStyle = "#1d2330";
+      ctx.fillStyle = cssColour("--fg");
       ctx.fillRect(px - 1, area.top, 2, area.bottom - area.top);
       ctx.restore();
     },
@@ -109,7 +114,7 @@
     const player = media();
     if (!player) return;
     const t = c.scales.x.getValueForPixel(event.x);
-    player.currentTime = Math.min(Math.max(0, t), stimulus.duration);
+    player.currentTime = Math.min(Math.max(0, t), stimulus.duration) + offset;
     c.draw();
   }
 
