@@ -1,6 +1,7 @@
 """End to end: participants in headless Chromium, the shared clip as their camera, a real daphne and
 the real engine. Two take part through their own links and both recordings are stored on the stimulus'
-time axis; a third withdraws and leaves nothing. The pages are screenshot at 1280 and 375 px."""
+time axis, and the stimulus page's group time course counts both with intervals; a third withdraws
+and leaves nothing. The pages are screenshot at 1280 and 375 px."""
 
 import time
 
@@ -107,6 +108,19 @@ def test_two_participants_are_recorded_on_the_stimulus_time_axis_and_a_third_wit
         assert times == sorted(times) and len(set(times)) == len(times)
         assert all(g["reason"] in ("pause", "seek", "hidden", "connection") for g in rec.gaps)
     assert [link.uses for link in stimulus.links.order_by("participant__code")] == [1, 1]
+
+    # the researcher's view: the stimulus page's group time course counts both participants, with
+    # intervals where both have frames in a bin
+    page = browser.new_context(viewport=WIDE).new_page()
+    servers.sign_in_at(page, daphne_url, f"/stimuli/{stimulus.pk}/", "owner", "pw-owner-long-1")
+    servers.wait_until(page, "document.getElementById('timecourse')?.dataset.state === 'drawn'")
+    course = page.evaluate(f"fetch('/api/stimuli/{stimulus.pk}/time-course/?bin=0.5').then((r) => r.json())")
+    assert course["participants"] == 2 and course["recordings"] == 2, course
+    valence = course["groups"][0]["series"]["valence"]
+    both = [i for i, n in enumerate(valence["n"]) if n == 2]
+    assert both and all(valence["low"][i] <= valence["mean"][i] <= valence["high"][i] for i in both), valence
+    shot(page, "time-course")
+    page.context.close()
     assert recordings["P01"].gaps == []
     pause, seek = recordings["P02"].gaps
     # a pause stops the player: its gap holds (almost) no stimulus time, it marks where watching broke
