@@ -4,8 +4,6 @@ its analysis (the largest face of each frame, its time minus the offset, within 
 
 from __future__ import annotations
 
-import csv
-import io
 from typing import Iterator
 
 from django.http import JsonResponse
@@ -13,9 +11,9 @@ from django.utils.http import content_disposition_header
 from django.utils.text import slugify
 
 from emotion.ml import EMOTIONS
-from emotion.ml.export import safe_row
 from emotion.ml.results import top_emotion
 from emotion.research.models import FrameResult
+from emotion.research.study_exports import _csv_chunks as write_csv
 from emotion.research.streaming import stream
 
 from .models import Recording, RecordingFrame
@@ -66,21 +64,13 @@ def _name(rec: Recording, ext: str) -> str:
     return f"{stem}-{rec.stimulus_id}-{slugify(rec.participant.code)}-{rec.pk}.{ext}"
 
 
-def _csv_chunks(rec: Recording) -> Iterator[str]:
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    for i, row in enumerate(rows(rec), 1):
-        writer.writerow(safe_row(row))
-        if i % 500 == 0:
-            yield buf.getvalue()
-            buf.seek(0)
-            buf.truncate()
-    yield buf.getvalue()
+def csv_chunks(rec: Recording) -> Iterator[str]:
+    """The recording's CSV, spreadsheet-safe, in pieces: its download and the account's data zip."""
+    return write_csv(rows(rec), COLUMNS)
 
 
 def csv_response(request, rec: Recording):
-    return stream(request, _csv_chunks(rec), "text/csv; charset=utf-8", _name(rec, "csv"))
+    return stream(request, csv_chunks(rec), "text/csv; charset=utf-8", _name(rec, "csv"))
 
 
 def json_response(rec: Recording, meta: dict) -> JsonResponse:
