@@ -391,7 +391,8 @@ FER_RETAIN_ORIGINALS_DAYS = int(os.environ.get("FER_RETAIN_ORIGINALS_DAYS", 90))
 # original is kept.
 FER_RETAIN_ANNOTATED_DAYS = int(os.environ.get("FER_RETAIN_ANNOTATED_DAYS", 30))
 # Results are the research data; how long a lab keeps them is set by its ethics approval or data
-# management plan, not by this site: kept until deleted unless a period is set.
+# management plan, not by this site: kept until deleted unless a period is set. Participants' remote
+# sessions of stimuli are results too: the same period applies to them.
 FER_RETAIN_RESULTS_DAYS = int(os.environ.get("FER_RETAIN_RESULTS_DAYS", 0))
 # Stored live sessions are a visitor's try-out, mostly anonymous: a month.
 FER_RETAIN_LIVE_DAYS = int(os.environ.get("FER_RETAIN_LIVE_DAYS", 30))

@@ -9,6 +9,9 @@ Kinds and their settings (days, 0 = keep for ever; defaults and reasons in fersi
   the frames kept for the timeline page go with whichever of these two goes first;
 - results (FER_RETAIN_RESULTS_DAYS), by upload date: the whole analysis, rows and files, through
   research.services.delete_analysis like a user's delete;
+- recordings (FER_RETAIN_RESULTS_DAYS, as results: they are research results too), by start: participants'
+  remote sessions of stimuli with their frames. A recording attached from an upload is a view of its
+  analysis and goes with it, under results (its start is the analysis' upload date);
 - live (FER_RETAIN_LIVE_DAYS), by start: stored live sessions.
 
 Analyses still queued or running are never touched: their job reads the file. Files go through the
@@ -26,18 +29,25 @@ from typing import Dict, List, Optional
 from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from emotion.live.models import LiveSession
 from emotion.research import services
 from emotion.research.models import Analysis, FrameResult
+from emotion.stimuli.models import Recording, RecordingFrame
+from emotion.stimuli.recording_store import REJOIN_SECONDS
 
 from .models import PurgedMedia
 
 log = logging.getLogger(__name__)
-KINDS = ("originals", "annotated", "results", "live")
+KINDS = ("originals", "annotated", "results", "recordings", "live")
 SETTING = {"originals": "FER_RETAIN_ORIGINALS_DAYS", "annotated": "FER_RETAIN_ANNOTATED_DAYS",
-           "results": "FER_RETAIN_RESULTS_DAYS", "live": "FER_RETAIN_LIVE_DAYS"}
+           "results": "FER_RETAIN_RESULTS_DAYS", "recordings": "FER_RETAIN_RESULTS_DAYS",
+           "live": "FER_RETAIN_LIVE_DAYS"}
+WHAT = {"originals": "original files", "annotated": "annotated files", "results": "analyses",
+        "recordings": "remote sessions", "live": "live sessions"}
+ROWS = {"results": "result rows", "recordings": "frame rows"}
 FINISHED = (Analysis.Status.DONE, Analysis.Status.FAILED)
 
 
@@ -46,17 +56,15 @@ class KindReport:
     days: int
     count: int = 0          # files, analyses or sessions
     bytes: int = 0          # stored bytes freed (files)
-    rows: int = 0           # per-frame result rows (results only)
+    rows: int = 0           # per-frame rows (results and recordings)
 
     def line(self, kind: str, dry_run: bool) -> str:
         if not self.days:
             return f"{kind}: kept for ever ({SETTING[kind]}=0)"
         verb = "would delete" if dry_run else "deleted"
-        what = {"originals": "original files", "annotated": "annotated files",
-                "results": "analyses", "live": "live sessions"}[kind]
-        extra = f" with {self.rows} result rows" if kind == "results" else ""
-        size = f", {human_bytes(self.bytes)}" if kind != "live" else ""
-        return f"{kind}: {verb} {self.count} {what}{extra}{size} (older than {self.days} days)"
+        extra = f" with {self.rows} {ROWS[kind]}" if kind in ROWS else ""
+        size = f", {human_bytes(self.bytes)}" if kind in ("originals", "annotated", "results") else ""
+        return f"{kind}: {verb} {self.count} {WHAT[kind]}{extra}{size} (older than {self.days} days)"
 
 
 @dataclass
@@ -90,6 +98,8 @@ def purge(dry_run: bool = False, now=None) -> Report:
     if "annotated" in cutoff:
         _purge_file(report.kinds["annotated"], {"finished_at__lt": cutoff["annotated"], **spared}, "annotated",
                     dry_run, now)
+    if "recordings" in cutoff:
+        _recordings(report.kinds["recordings"], cutoff["recordings"], dry_run, now)
     if "live" in cutoff:
         _live(report.kinds["live"], cutoff["live"], dry_run)
     return report
@@ -147,6 +157,25 @@ def _frames_with(pk: int) -> List[str]:
         return []
     Analysis.objects.filter(pk=pk).update(frames="", frames_step=0)
     return [frames]
+
+
+def _recordings(rep: KindReport, cutoff, dry_run: bool, now) -> None:
+    """Remote sessions started before the cutoff, with their frames (no files: never an image).
+
+    One still "running" goes too once it can no longer go on: its page can rejoin it for REJOIN_SECONDS
+    and a stimulus plays for at most FER_MAX_VIDEO_SECONDS, so past both (always the case for a period of
+    a day or more with the defaults) it was abandoned, its `end` never came (the server restarted, the
+    participant's browser died). It would never be finished, so skipping it would keep the participant's
+    frames for ever, which the period forbids. (A page left paused with its socket open for that long
+    finds its session gone, as when an editor deletes it.)"""
+    abandoned = now - timedelta(seconds=REJOIN_SECONDS + settings.FER_MAX_VIDEO_SECONDS)
+    qs = (Recording.objects.filter(source=Recording.Source.REMOTE, started_at__lt=cutoff)
+          .filter(Q(state=Recording.State.DONE) | Q(started_at__lt=abandoned)))
+    rep.count = qs.count()
+    rep.rows = RecordingFrame.objects.filter(recording__in=qs).count()
+    if not dry_run:
+        with transaction.atomic():
+            qs.delete()                # the frames go with them (CASCADE)
 
 
 def _live(rep: KindReport, cutoff, dry_run: bool) -> None:

@@ -5,7 +5,8 @@ from emotion.privacy.retention import purge
 
 class Command(BaseCommand):
     help = ("Delete what is older than its retention period (FER_RETAIN_*_DAYS): uploaded originals, annotated "
-            "media, whole analyses, stored live sessions. --dry-run only says what would go.")
+            "media, whole analyses, participants' remote sessions, stored live sessions. --dry-run only says what "
+            "would go.")
 
     def add_arguments(self, parser):
         parser.add_argument("--dry-run", action="store_true", help="count what would be deleted; change nothing")
