@@ -58,7 +58,7 @@ def test_the_download_holds_all_of_a_users_data_and_nobody_elses(client, people)
     zf = zipfile.ZipFile(io.BytesIO(body))
     mine, elsewhere = people["mine"], people["mine_elsewhere"]
     assert sorted(zf.namelist()) == sorted([
-        "README.txt", "account.json", "analyses.json", "studies.json", "live_sessions.json",
+        "README.txt", "account.json", "analyses.json", "studies.json", "live_sessions.json", "stimuli.json",
         f"analyses/{mine.pk}-my-talk.csv", f"analyses/{elsewhere.pk}-in-their-study.csv"])
     account = json.loads(zf.read("account.json"))
     assert account["username"] == "me" and account["email"] == "me@example.org" and account["api_token_created"]
@@ -70,7 +70,8 @@ def test_the_download_holds_all_of_a_users_data_and_nobody_elses(client, people)
     rows = list(csv.DictReader(io.StringIO(zf.read(f"analyses/{mine.pk}-my-talk.csv").decode())))
     assert len(rows) == 4 and rows[0]["happy"] == "0.8" and rows[3]["frame"] == "3"
     studies = json.loads(zf.read("studies.json"))
-    assert [s["name"] for s in studies] == ["Stress study"]
+    assert [s["name"] for s in studies] == ["Stress study"] and studies[0]["stimuli"] == []
+    assert json.loads(zf.read("stimuli.json")) == []                    # no stimulus in the studies I own
     assert studies[0]["members"] == [{"username": "other", "role": "editor"}]
     sessions = json.loads(zf.read("live_sessions.json"))
     assert [s["session"] for s in sessions] == [people["session"].pk]

@@ -3,7 +3,10 @@
 What goes, in one transaction (files after the commit, so a failure keeps both rows and files):
 - the studies they own, with every analysis in them (their members' uploads too: a study is its
   owner's, and research.study_services.delete_study removes it whole, files included). A member's uploads
-  going with the study is the same rule as the study page's own delete;
+  going with the study is the same rule as the study page's own delete. Its stimuli go along with their
+  markers, links, participants' recordings and frames (CASCADE), their files after the commit
+  (stimuli.services.forget_file). Stimuli they added to someone else's study stay: they are that
+  study's material, like the recordings made with them;
 - every other analysis they uploaded, also those in someone else's study (the uploader's data goes
   with them; the study's owner keeps the rest of the study), through research.services.delete_analysis;
 - their stored live sessions (the user key would only be emptied: SET_NULL) and their API token;

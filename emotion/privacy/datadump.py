@@ -8,7 +8,9 @@ streamed from there. Inside:
 - analyses.json       every analysis the user uploaded: its metadata, media facts and summary;
 - analyses/<id>-<title>.csv   its per-frame results, the same CSV as the analysis page's download;
 - studies.json        the studies they own: members, participant codes, conditions;
-- live_sessions.json  their stored live sessions: facts and timeline, as the session's JSON export.
+- live_sessions.json  their stored live sessions: facts and timeline, as the session's JSON export;
+- stimuli.json and recordings/<id>-<participant>.csv  the stimuli of the studies they own, with
+  markers, links and participants' recordings, and each recording's frames (stimuli_dump.py).
 
 Uploaded originals and annotated media are not copied in (a lab's videos can be gigabytes): each
 analysis' page downloads them, and analyses.json says which are still stored.
@@ -30,6 +32,8 @@ from emotion.live import exports as live_exports
 from emotion.research.exports import csv_chunks, media_facts
 from emotion.research.models import Analysis, Study
 
+from . import stimuli_dump
+
 README = """Your data from the FER site, exported {when}.
 
 account.json        your account
@@ -38,8 +42,12 @@ analyses.json       your analyses (uploads): metadata, media facts, summary; "or
 analyses/*.csv      per-frame results of each analysis (columns as on the site's CSV download)
 studies.json        the studies you own, with their members, participant codes and conditions
 live_sessions.json  your stored live sessions, with their emotion timelines
+stimuli.json        the stimuli of the studies you own: markers, invitation links (never their keys),
+                    and the participants' recordings (remote sessions and attached uploads) with gaps
+recordings/*.csv    each recording's frames on the stimulus' time axis (as the recording's CSV download)
 
-Originals and annotated media are not in this zip: download them from each analysis' page.
+Originals, annotated media and stimulus files are not in this zip: download them from each analysis'
+or stimulus' page.
 """
 
 
@@ -81,7 +89,8 @@ def study_info(study: Study) -> dict:
                         for m in study.memberships.filter(accepted=True).select_related("user")],
             "participants": list(study.participants.values_list("code", flat=True)),
             "conditions": list(study.conditions.values_list("name", flat=True)),
-            "analyses": list(study.analyses.values_list("pk", flat=True))}
+            "analyses": list(study.analyses.values_list("pk", flat=True)),
+            "stimuli": list(study.stimuli.values_list("pk", flat=True))}
 
 
 def _csv_name(a: Analysis) -> str:
@@ -104,6 +113,7 @@ def write_zip(user, out: IO[bytes]) -> None:
         sessions = user.live_sessions.order_by("started_at")
         zf.writestr("live_sessions.json", _json([{**live_exports.facts(s), "timeline": list(live_exports.points(s))}
                                                  for s in sessions]))
+        stimuli_dump.write(user, zf, _json)
 
 
 def build(user) -> IO[bytes]:

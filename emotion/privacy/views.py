@@ -8,15 +8,18 @@ from django.views.decorators.cache import never_cache
 from emotion.research.streaming import FILE_BLOCK, stream
 from emotion.web.throttle import wrong_password
 
-from . import datadump
+from . import datadump, stimuli_dump
 from .accounts import delete_account
 from .retention import KINDS, SETTING
 
 
 def _retention() -> list:
     labels = {"originals": "Uploaded files (originals)", "annotated": "Annotated images and videos",
-              "results": "Analyses and their results", "live": "Stored live sessions"}
-    return [(labels[k], getattr(settings, SETTING[k], 0)) for k in KINDS]
+              "results": "Analyses and their results",
+              "recordings": "Participants' remote sessions of your stimuli (per-frame results)",
+              "live": "Stored live sessions"}
+    # stimuli are the study's material, not anyone's face: no period (docs/privacy.md says why)
+    return [(labels[k], getattr(settings, SETTING[k], 0)) for k in KINDS] + [("Stimuli and their event markers", 0)]
 
 
 @login_required
@@ -26,7 +29,8 @@ def your_data(request):
     return render(request, "privacy/your_data.html", {
         "retention": _retention(),
         "counts": {"analyses": user.analyses.count(), "studies": user.owned_studies.count(),
-                   "live_sessions": user.live_sessions.count()},
+                   "live_sessions": user.live_sessions.count(), "stimuli": stimuli_dump.owned_stimuli(user).count(),
+                   "recordings": stimuli_dump.owned_recordings(user).count()},
     })
 
 
