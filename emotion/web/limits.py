@@ -1,8 +1,8 @@
 """Request bodies are refused from their headers, before any of the body is read.
 
 Every request has a cap on its declared Content-Length: the upload endpoints (a POST to a path of
-`upload_paths.txt`: the analyses' and a study's upload forms, hand labels, the API's) `FER_MAX_REQUEST_MB`,
-everything else (login, admin, API JSON) `FER_MAX_FORM_KB`.
+`upload_paths.txt`: the analyses', a study's and stimuli's upload forms, hand labels, the API's)
+`FER_MAX_REQUEST_MB`, everything else (login, admin, API JSON) `FER_MAX_FORM_KB`.
 A body without a length (chunked) is refused with a 411 on every path: browsers and HTTP clients send
 a length with forms, files and JSON, and the proxy in front (deploy/nginx.conf) buffers a chunked
 body and passes it on with its length, capped as it reads it.

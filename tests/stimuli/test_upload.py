@@ -115,3 +115,16 @@ def test_the_file_goes_with_its_stimulus_and_with_its_study(people, video, image
     with django_capture_on_commit_callbacks(execute=True):
         study_services.delete_study(people["study"])
     assert not default_storage.exists(names[1]) and not Stimulus.objects.exists()
+
+
+def test_stimulus_uploads_take_the_upload_cap_not_the_form_cap():
+    # A stimulus video is as large as any upload: daphne's guard and the proxy (both read
+    # upload_paths.txt) must give its page and API paths the upload cap, not the form's (1 MB).
+    from django.urls import reverse
+
+    from emotion.web.limits import body_limit, is_upload
+
+    for path in (reverse("study-stimulus-upload", args=[3]), reverse("api-study-stimuli", args=[3])):
+        assert is_upload("POST", path), path
+        assert body_limit("POST", path) > 100 * 1024 * 1024
+    assert not is_upload("POST", reverse("stimulus-marker-add", args=[3]))
