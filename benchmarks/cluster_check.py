@@ -66,13 +66,21 @@ class Site:
         self.http.headers["Authorization"] = f"Token {token.key}"
 
     def upload(self) -> int:
-        for attempt in range(5):
+        """Upload the clip as a well-behaved client does: a 429 or 503 (the per-user upload window, a
+        busy probe) is waited out for the Retry-After it gives, however fast the jobs before it ran;
+        anything else is retried a few times, then the check fails."""
+        failures, deadline = 0, time.monotonic() + 300
+        while failures < 5 and time.monotonic() < deadline:
             with open(CLIP, "rb") as fh:
                 res = self.http.post(f"{self.base}/api/analyses/", files={"file": (CLIP.name, fh)}, timeout=60)
             if res.status_code == 201:
                 return res.json()["id"]
             log(f"upload answered {res.status_code}: {res.text[:200]}")
-            time.sleep(1)
+            if res.status_code in (429, 503):
+                time.sleep(min(60.0, max(1.0, float(res.headers.get("Retry-After") or 1))))
+            else:
+                failures += 1
+                time.sleep(1)
         raise RuntimeError("uploads keep failing")
 
     @staticmethod
