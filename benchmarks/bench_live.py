@@ -67,60 +67,72 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICK         # utime + stime
 
 
+async def send_paced(ws, frames: list, offset: int, fps: float, seconds: float, warmup: float, stats: dict,
+                     encode=lambda frame, t: frame, on_reply=lambda msg: False) -> None:
+    """Send the clip's frames at ``fps`` with the page's back-pressure (one frame in flight; a frame due
+    meanwhile is dropped, as the camera moves on), for ``warmup`` then ``seconds`` measured seconds.
+    ``encode(frame, t)`` is what goes out for a frame due ``t`` seconds after the start; a reply with a
+    ``seq`` ends the frame in flight and, while measuring, counts as answered when ``on_reply(msg)`` is
+    true (which may count more in ``stats``), else as an error."""
+    sent_at, in_flight, measuring = {}, False, False
+
+    async def receive():
+        nonlocal in_flight
+        async for raw in ws:
+            msg = json.loads(raw)
+            if msg.get("seq") is None:
+                continue
+            rtt = (time.perf_counter() - sent_at.pop(msg["seq"])) * 1000
+            in_flight = False
+            if not measuring:
+                continue
+            if on_reply(msg):
+                stats["answered"] += 1
+                stats["rtt"].append(rtt)
+                stats["server"].append(msg["server_ms"])
+            else:
+                stats["errors"] += 1
+
+    reader = asyncio.ensure_future(receive())
+    seq, i = 0, offset
+    start = next_tick = time.perf_counter()
+    while (now := time.perf_counter()) - start < warmup + seconds:
+        measuring = now - start >= warmup
+        if in_flight:
+            stats["dropped"] += measuring
+        else:
+            in_flight = True
+            sent_at[seq] = time.perf_counter()
+            await ws.send(encode(frames[i % len(frames)], now - start))
+            seq += 1
+            stats["sent"] += measuring
+        i += 1                                   # the camera moves on whether or not a frame was sent
+        next_tick += 1 / fps
+        await asyncio.sleep(max(0.0, next_tick - time.perf_counter()))
+    await asyncio.sleep(0.5)                     # let the last answer arrive
+    reader.cancel()
+
+
+def new_stats(**more) -> dict:
+    return {"sent": 0, "answered": 0, "dropped": 0, "errors": 0, "faces": 0, "rtt": [], "server": [], **more}
+
+
 async def client(url: str, origin: str, frames: list, offset: int, fps: float, seconds: float, warmup: float):
     from websockets.asyncio.client import connect
 
-    stats = {"sent": 0, "answered": 0, "dropped": 0, "errors": 0, "faces": 0, "rtt": [], "server": []}
-    sent_at = {}
-    in_flight = False
-    measuring = False
+    stats = new_stats()
+
+    def on_reply(msg) -> bool:
+        if msg["type"] != "result":
+            return False
+        stats["faces"] += bool(msg["faces"])
+        return True
+
     async with connect(url, origin=origin, max_size=2 ** 20, compression=None) as ws:
         assert json.loads(await ws.recv())["type"] == "hello"
         await ws.send(json.dumps({"type": "start", "store": False}))
         assert json.loads(await ws.recv())["type"] == "started"
-
-        async def receive():
-            nonlocal in_flight
-            async for raw in ws:
-                msg = json.loads(raw)
-                if msg.get("seq") is None:
-                    continue
-                rtt = (time.perf_counter() - sent_at.pop(msg["seq"])) * 1000
-                in_flight = False
-                if not measuring:
-                    continue
-                if msg["type"] == "result":
-                    stats["answered"] += 1
-                    stats["rtt"].append(rtt)
-                    stats["server"].append(msg["server_ms"])
-                    stats["faces"] += bool(msg["faces"])
-                else:
-                    stats["errors"] += 1
-
-        reader = asyncio.ensure_future(receive())
-        seq, i = 0, offset
-        start = time.perf_counter()
-        next_tick = start
-        while True:
-            now = time.perf_counter()
-            if now - start >= warmup + seconds:
-                break
-            measuring = now - start >= warmup
-            if in_flight:
-                if measuring:
-                    stats["dropped"] += 1
-            else:
-                in_flight = True
-                sent_at[seq] = time.perf_counter()
-                await ws.send(frames[i % len(frames)])
-                seq += 1
-                if measuring:
-                    stats["sent"] += 1
-            i += 1                                   # the camera moves on whether or not a frame was sent
-            next_tick += 1 / fps
-            await asyncio.sleep(max(0.0, next_tick - time.perf_counter()))
-        await asyncio.sleep(0.5)                     # let the last answer arrive
-        reader.cancel()
+        await send_paced(ws, frames, offset, fps, seconds, warmup, stats, on_reply=on_reply)
     return stats
 
 

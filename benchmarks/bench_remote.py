@@ -19,7 +19,6 @@ import argparse
 import asyncio
 import json
 import os
-import platform
 import struct
 import sys
 import tempfile
@@ -28,7 +27,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from benchmarks.bench_live import SEPARATE_VISITORS, clip_jpegs, cpu_seconds, summarize  # noqa: E402
+from benchmarks.bench_live import (SEPARATE_VISITORS, clip_jpegs, cpu_seconds, machine, new_stats,  # noqa: E402
+                                    send_paced, summarize)
 from tests import servers  # noqa: E402
 from tests.conftest import MEDIA  # noqa: E402
 
@@ -65,50 +65,22 @@ def prepare(db: Path, participants: int, seconds: float) -> list:
 async def participant(url: str, origin: str, frames: list, offset: int, fps: float, seconds: float, warmup: float):
     from websockets.asyncio.client import connect
 
-    stats = {"sent": 0, "answered": 0, "dropped": 0, "errors": 0, "faces": 0, "rtt": [], "server": [], "stored": 0}
-    sent_at, in_flight, measuring = {}, False, False
+    stats = new_stats(stored=0)
+
+    def on_reply(msg) -> bool:
+        if msg["type"] != "frame":
+            return False
+        stats["faces"] += bool(msg["face"])
+        stats["stored"] += bool(msg["stored"])
+        return True
+
     async with connect(url, origin=origin, max_size=2 ** 20, compression=None) as ws:
         assert json.loads(await ws.recv())["type"] == "hello"
         await ws.send(json.dumps({"type": "play"}))
         assert json.loads(await ws.recv())["type"] == "playing"
         start = time.perf_counter()
-
-        async def receive():
-            nonlocal in_flight
-            async for raw in ws:
-                msg = json.loads(raw)
-                if msg.get("seq") is None:
-                    continue
-                rtt = (time.perf_counter() - sent_at.pop(msg["seq"])) * 1000
-                in_flight = False
-                if not measuring:
-                    continue
-                if msg["type"] == "frame":
-                    stats["answered"] += 1
-                    stats["rtt"].append(rtt)
-                    stats["server"].append(msg["server_ms"])
-                    stats["faces"] += bool(msg["face"])
-                    stats["stored"] += bool(msg["stored"])
-                else:
-                    stats["errors"] += 1
-
-        reader = asyncio.ensure_future(receive())
-        seq, i, next_tick = 0, offset, start
-        while (now := time.perf_counter()) - start < warmup + seconds:
-            measuring = now - start >= warmup
-            if in_flight:
-                stats["dropped"] += measuring
-            else:
-                in_flight = True
-                sent_at[seq] = time.perf_counter()
-                await ws.send(TIME.pack(now - start) + frames[i % len(frames)])
-                seq += 1
-                stats["sent"] += measuring
-            i += 1
-            next_tick += 1 / fps
-            await asyncio.sleep(max(0.0, next_tick - time.perf_counter()))
-        await asyncio.sleep(0.5)                     # the last answer
-        reader.cancel()
+        await send_paced(ws, frames, offset, fps, seconds, warmup, stats,
+                         encode=lambda frame, t: TIME.pack(t) + frame, on_reply=on_reply)
         await ws.send(json.dumps({"type": "end", "t": time.perf_counter() - start}))
     return stats
 
@@ -125,13 +97,6 @@ async def run(url_of, origin, keys, frames, fps, seconds, warmup, pid):
     wall = time.perf_counter() - t0
     cpu1, me1 = cpu_seconds(pid), os.times()
     return results, 100 * (cpu1 - cpu0) / wall, 100 * ((me1.user + me1.system) - (me0.user + me0.system)) / wall
-
-
-def cpu_name() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return platform.processor()
 
 
 def main():
@@ -171,9 +136,7 @@ def main():
                 "sending the shared clip tagged with stimulus times at fps_per_client with one frame in flight "
                 "(later frames dropped meanwhile); every analysed frame with a face stored as a RecordingFrame "
                 "(SQLite)",
-        "machine": {"cpu": cpu_name(), "cpus": os.cpu_count(), "python": platform.python_version(),
-                    "platform": platform.platform(),
-                    "avx512_bf16": "avx512_bf16" in Path("/proc/cpuinfo").read_text()},
+        "machine": machine(),
         "command": "python " + " ".join(sys.argv), "runs": rows,
     }, indent=1) + "\n")
     print(f"wrote {out}")
