@@ -49,7 +49,9 @@ def _busy(exc: services.Busy) -> Response:
     return Response({"detail": str(exc)}, status=exc.status, headers={"Retry-After": str(exc.retry_after)})
 
 
-def _refused(exc: services.Refused) -> ValidationError:
+def refused(exc) -> ValidationError:
+    """A refusal (services.Refused, or any error with the ``field`` it names) as the API's 400: the field
+    named, or "detail" for the request as a whole."""
     return ValidationError({exc.field or "detail": [str(exc)]})
 
 
@@ -132,7 +134,7 @@ class AnalysisViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.D
                                                 participant=data.get("participant", ""),
                                                 condition=data.get("condition", ""))
         except services.Refused as exc:
-            raise _refused(exc)
+            raise refused(exc)
         except UploadRefused as exc:
             raise ValidationError({"file": [str(exc)]})
         except services.QueueUnavailable as exc:
@@ -161,7 +163,7 @@ class AnalysisViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.D
         try:
             analysis = services.update_analysis(analysis, **edits(AnalysisEditSerializer, request.data))
         except services.Refused as exc:
-            raise _refused(exc)
+            raise refused(exc)
         return Response(AnalysisSerializer(analysis, context={"request": request}).data)
 
     @extend_schema(responses={204: None, 403: OpenApiResponse(description="only the study's owner deletes")})
@@ -225,7 +227,7 @@ class StudyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Crea
             serializer.instance = study_services.create_study(self.request.user, serializer.validated_data["name"],
                                                         serializer.validated_data.get("description", ""))
         except services.Refused as exc:
-            raise _refused(exc)
+            raise refused(exc)
 
     @extend_schema(responses={204: None, 403: OpenApiResponse(description="only the study's owner deletes it")},
                    description="Deletes the study with its analyses and their files.")
@@ -253,7 +255,7 @@ class StudyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Crea
         try:
             member = study_services.invite_member(study, username, role)
         except services.Refused as exc:
-            raise _refused(exc)
+            raise refused(exc)
         study = self.get_queryset().get(pk=study.pk)
         return Response({**StudySerializer(study, context={"request": request}).data,
                          "detail": study_services.invited_message(username, role, member)})

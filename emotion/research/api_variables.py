@@ -21,7 +21,7 @@ from rest_framework.views import APIView
 from emotion.access import study_may, visible_studies
 
 from . import variables
-from .api import CSVPassthrough
+from .api import CSVPassthrough, refused
 from .models import Variable
 from .services import Refused
 from .study_exports import _name
@@ -62,10 +62,6 @@ class _StudyView(APIView):
         return study
 
 
-def _refused(exc: Refused) -> ValidationError:
-    return ValidationError({exc.field or "detail": [str(exc)]})
-
-
 class StudyVariables(_StudyView):
     parser_classes = [JSONParser, FormParser, MultiPartParser]
 
@@ -84,7 +80,7 @@ class StudyVariables(_StudyView):
         try:
             variable = variables.define(study, request.data.get("name", ""), request.data.get("kind", ""))
         except Refused as exc:
-            raise _refused(exc)
+            raise refused(exc)
         return Response(VariableSerializer(variable).data, status=status.HTTP_201_CREATED)
 
 
@@ -121,7 +117,7 @@ class ParticipantValues(_StudyView):
         try:
             participant = variables.set_values(study, form.validated_data["participant"], form.validated_data["values"])
         except Refused as exc:
-            raise _refused(exc)
+            raise refused(exc)
         kinds = {v.name: v for v in study.variables.all()}
         mine = variables.values_by_participant(study).get(participant.code, {})
         return Response({"participant": participant.code,

@@ -15,7 +15,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from emotion.access import study_may, visible_studies
-from emotion.research.api import edits
+from emotion.research.api import edits, refused
 from emotion.research.services import Refused
 from emotion.research.shares import Busy
 from emotion.research.validation import UploadRefused, refuse_oversized_request
@@ -29,10 +29,6 @@ NOT_FOUND = OpenApiResponse(description="no such study or stimulus, or not one y
 VIEW_ONLY = OpenApiResponse(description="you may view this study but not change its stimuli (that takes the editor "
                                         "role)")
 VIEW_ONLY_TEXT = "You may view this study but not change its stimuli; that takes the editor role."
-
-
-def refused(exc: Refused) -> ValidationError:
-    return ValidationError({exc.field or "detail": [str(exc)]})
 
 
 def stimulus_for(request, pk, change: bool = False):

@@ -15,7 +15,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from emotion.research.api import CSVPassthrough
+from emotion.research.api import CSVPassthrough, refused
 
 from . import markers
 from .api import NOT_FOUND, VIEW_ONLY, stimulus_for
@@ -24,10 +24,6 @@ from .serializers import MarkerSerializer
 
 REFUSED = OpenApiResponse(description="a marker was refused (its field named, or its place in the list); nothing "
                                       "was changed")
-
-
-def _refused(exc: markers.MarkerRefused) -> ValidationError:
-    return ValidationError({exc.field or "detail": [str(exc)]})
 
 
 class Markers(APIView):
@@ -46,7 +42,7 @@ class Markers(APIView):
         try:
             marker = markers.add(stimulus, request.data.get("name"), request.data.get("start"), request.data.get("end"))
         except markers.MarkerRefused as exc:
-            raise _refused(exc)
+            raise refused(exc)
         return Response(MarkerSerializer(marker).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=MarkerSerializer(many=True), responses={200: MarkerSerializer(many=True), 400: REFUSED,
@@ -60,7 +56,7 @@ class Markers(APIView):
         try:
             markers.replace(stimulus, request.data)
         except markers.MarkerRefused as exc:
-            raise _refused(exc)
+            raise refused(exc)
         return Response(MarkerSerializer(stimulus.markers.all(), many=True).data)
 
 
@@ -85,7 +81,7 @@ class Marker(APIView):
         try:
             markers.change(marker, **{f: request.data[f] for f in markers.COLUMNS if f in request.data})
         except markers.MarkerRefused as exc:
-            raise _refused(exc)
+            raise refused(exc)
         return Response(MarkerSerializer(marker).data)
 
     @extend_schema(request=MarkerSerializer, responses={200: MarkerSerializer, 400: REFUSED, 403: VIEW_ONLY,

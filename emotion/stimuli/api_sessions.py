@@ -11,12 +11,12 @@ from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.parsers import FormParser, JSONParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from emotion.research.api import CSVPassthrough
+from emotion.research.api import CSVPassthrough, refused
 from emotion.research.services import Refused
 
 from . import links, recording_exports, recordings
@@ -46,10 +46,6 @@ def link_dict(link: StimulusLink) -> dict:
             "open": link.participant_id is None, "condition": link.condition.name if link.condition else None,
             "state": links.state(link), "uses": link.uses, "max_uses": link.max_uses,
             "expires_at": link.expires_at, "created_at": link.created_at}
-
-
-def _refused(exc: Refused) -> ValidationError:
-    return ValidationError({exc.field or "detail": [str(exc)]})
 
 
 class _StimulusView(APIView):
@@ -83,7 +79,7 @@ class StimulusLinks(_StimulusView):
             made = links.create(stimulus, request.user, data.get("participants"), data.get("condition", ""),
                                 data.get("days"), data.get("max_uses"))
         except Refused as exc:
-            raise _refused(exc)
+            raise refused(exc)
         return Response({"links": [{**link_dict(m.link), "url": request.build_absolute_uri(m.path)} for m in made]},
                         status=status.HTTP_201_CREATED)
 
@@ -120,7 +116,7 @@ class StimulusRecordings(_StimulusView):
         try:
             rec = recordings.attach(stimulus, body.validated_data["analysis"], body.validated_data["offset"])
         except Refused as exc:
-            raise _refused(exc)
+            raise refused(exc)
         return Response(recordings.summary(rec, 0), status=status.HTTP_201_CREATED)
 
 
