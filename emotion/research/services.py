@@ -89,7 +89,7 @@ def create_analysis(owner, upload: UploadedFile, title: str = "", notes: str = "
     step = int(frame_step or 1)
     if not 1 <= step <= MAX_FRAME_STEP:
         raise UploadRefused(f"The frame step must be between 1 and {MAX_FRAME_STEP}.")
-    participant, condition = _study_key("participant", study, participant), _study_key("condition", study, condition)
+    participant, condition = study_key("participant", study, participant), study_key("condition", study, condition)
     require_queue()
     check_jobs(owner)                       # before the probe: a user at the bound costs no probing
     with user_probe(owner):
@@ -108,8 +108,8 @@ def create_analysis(owner, upload: UploadedFile, title: str = "", notes: str = "
         with transaction.atomic():
             if study is not None:
                 analysis.study = study
-                analysis.participant = _participant(study, participant)
-                analysis.condition = _condition(study, condition)
+                analysis.participant = participant_named(study, participant)
+                analysis.condition = condition_named(study, condition)
             analysis.save()
             _enqueue(analysis, undo)
     except BaseException:
@@ -171,7 +171,7 @@ MAX_KEY = {"participant": Participant._meta.get_field("code").max_length,
            "condition": Condition._meta.get_field("name").max_length}
 
 
-def _study_key(field: str, study: Optional[Study], value: Optional[str]) -> str:
+def study_key(field: str, study: Optional[Study], value: Optional[str]) -> str:
     """A participant code or condition name, stripped and checked: "" means none."""
     value = (value or "").strip()
     if not value:
@@ -186,11 +186,11 @@ def _study_key(field: str, study: Optional[Study], value: Optional[str]) -> str:
     return value
 
 
-def _participant(study: Study, code: str) -> Optional[Participant]:
+def participant_named(study: Study, code: str) -> Optional[Participant]:
     return Participant.objects.get_or_create(study=study, code=code)[0] if code else None
 
 
-def _condition(study: Study, name: str) -> Optional[Condition]:
+def condition_named(study: Study, name: str) -> Optional[Condition]:
     return Condition.objects.get_or_create(study=study, name=name)[0] if name else None
 
 
@@ -239,7 +239,7 @@ def update_analysis(analysis: Analysis, **changes) -> Analysis:
         new["notes"] = changes["notes"] or ""
     if "tags" in changes:
         new["tags"] = clean_tags(changes["tags"])
-    keys = {f: _study_key(f, analysis.study, changes[f]) for f in ("participant", "condition") if f in changes}
+    keys = {f: study_key(f, analysis.study, changes[f]) for f in ("participant", "condition") if f in changes}
     has_participant = bool(keys["participant"]) if "participant" in keys else analysis.participant_id is not None
     baseline = bool(changes["is_baseline"]) if "is_baseline" in changes else analysis.is_baseline
     if baseline and not has_participant:
@@ -250,9 +250,9 @@ def update_analysis(analysis: Analysis, **changes) -> Analysis:
         for field, value in new.items():
             setattr(analysis, field, value)
         if "participant" in keys:
-            analysis.participant = _participant(analysis.study, keys["participant"])
+            analysis.participant = participant_named(analysis.study, keys["participant"])
         if "condition" in keys:
-            analysis.condition = _condition(analysis.study, keys["condition"])
+            analysis.condition = condition_named(analysis.study, keys["condition"])
         analysis.is_baseline = baseline
         if baseline:
             Analysis.objects.filter(participant=analysis.participant, is_baseline=True).exclude(

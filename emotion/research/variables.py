@@ -35,7 +35,7 @@ from emotion.ml.export import safe_row
 from emotion.web.badtext import bad_character
 
 from .models import Participant, ParticipantValue, Variable
-from .services import Refused, _study_key
+from .services import Refused, participant_named, study_key
 
 MAX_BYTES = 1024 * 1024
 MAX_ERRORS = 10
@@ -118,7 +118,7 @@ def check_definition(study, name: str, kind: str) -> str:
 def set_values(study, code: str, values: dict) -> Participant:
     """Set (or with None or "" remove) some variable values of one participant, by variable name; the
     participant is created when new. Refused naming the first problem; nothing is changed then."""
-    code = _study_key("participant", study, code)
+    code = study_key("participant", study, code)
     if not code:
         raise Refused("A participant code is needed.", "participant")
     variables = {v.name: v for v in study.variables.all()}
@@ -133,7 +133,7 @@ def set_values(study, code: str, values: dict) -> Participant:
         except ValueError as exc:
             raise Refused(str(exc), "values")
     with transaction.atomic():
-        participant = Participant.objects.get_or_create(study=study, code=code)[0]
+        participant = participant_named(study, code)
         _store(participant, cleaned)
     return participant
 
@@ -252,7 +252,7 @@ def _rows(study, columns: list, lines: Iterable[list]) -> list:
             errors.append(f"line {line}: {len(cells)} cells, the header has {len(columns) + 1}.")
             continue
         try:
-            code = _study_key("participant", study, cells[0])
+            code = study_key("participant", study, cells[0])
         except Refused as exc:
             errors.append(f"line {line}: {exc}")
             continue

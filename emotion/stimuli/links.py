@@ -24,8 +24,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from emotion.live.access import key_hash, new_key
-from emotion.research.models import Condition, Participant
-from emotion.research.services import Refused, _study_key
+from emotion.research.services import Refused, condition_named, participant_named, study_key
 
 from .models import Stimulus, StimulusLink
 
@@ -75,11 +74,6 @@ def _whole_number(value, name: str, low: int, high: int, default: int) -> int:
     return number
 
 
-def _condition(stimulus: Stimulus, name: str) -> Optional[Condition]:
-    name = _study_key("condition", stimulus.study, name)
-    return Condition.objects.get_or_create(study=stimulus.study, name=name)[0] if name else None
-
-
 def create(stimulus: Stimulus, user, codes: Optional[Sequence[str]], condition: str = "", days=None,
            max_uses=None) -> List[NewLink]:
     """One link per code (participants new to the study are created), or one open link when ``codes``
@@ -87,7 +81,7 @@ def create(stimulus: Stimulus, user, codes: Optional[Sequence[str]], condition: 
     days = _whole_number(days, "days", 1, MAX_DAYS, DEFAULT_DAYS)
     uses = _whole_number(max_uses, "max_uses", 1, MAX_USES, 1 if codes is not None else OPEN_DEFAULT_USES)
     if codes is not None:
-        codes = [_study_key("participant", stimulus.study, c) for c in codes]
+        codes = [study_key("participant", stimulus.study, c) for c in codes]
         codes = [c for c in codes if c]
         if not codes:
             raise Refused("Give at least one participant code, or make an open link.", "participants")
@@ -96,9 +90,9 @@ def create(stimulus: Stimulus, user, codes: Optional[Sequence[str]], condition: 
     expires = timezone.now() + timedelta(days=days)
     made = []
     with transaction.atomic():
-        cond = _condition(stimulus, condition)
+        cond = condition_named(stimulus.study, study_key("condition", stimulus.study, condition))
         for code in codes if codes is not None else [None]:
-            participant = Participant.objects.get_or_create(study=stimulus.study, code=code)[0] if code else None
+            participant = participant_named(stimulus.study, code)
             key = new_key()
             link = StimulusLink.objects.create(stimulus=stimulus, key_hash=key_hash(key), participant=participant,
                                                condition=cond, expires_at=expires, max_uses=uses, created_by=user)

@@ -27,8 +27,7 @@ from django.utils import timezone
 from emotion.ml import EMOTIONS
 from emotion.live.admission import Refusal
 from emotion.live.recorder import is_reliable, main_face
-from emotion.research.models import Participant
-from emotion.research.services import Refused as CodeRefused, _study_key
+from emotion.research.services import Refused as CodeRefused, participant_named, study_key
 
 from .models import Recording, RecordingFrame, StimulusLink
 
@@ -50,7 +49,7 @@ def gap(start: float, end: float, reason: str) -> dict:
 def check_code(link: StimulusLink, code: str) -> str:
     """An open link's participant code, checked as every code of the study is."""
     try:
-        code = _study_key("participant", link.stimulus.study, code)
+        code = study_key("participant", link.stimulus.study, code)
     except CodeRefused as exc:                    # its message says what to fix
         raise Refusal("bad_code", str(exc)) from None
     if not code:
@@ -67,8 +66,7 @@ def start(link: StimulusLink, code: Optional[str], model_version: str) -> Record
                  .update(uses=F("uses") + 1))
         if not taken:
             raise used_up()
-        participant = link.participant or Participant.objects.get_or_create(
-            study=link.stimulus.study, code=check_code(link, code or ""))[0]
+        participant = link.participant or participant_named(link.stimulus.study, check_code(link, code or ""))
         return Recording.objects.create(stimulus=link.stimulus, participant=participant, condition=link.condition,
                                         source=Recording.Source.REMOTE, link=link, model_version=model_version,
                                         started_at=now)
