@@ -5,6 +5,7 @@ a study the user may not see is a 404, like the study."""
 from __future__ import annotations
 
 from django.db import models
+from django.shortcuts import get_object_or_404
 
 from emotion.access import study_may, visible_studies
 
@@ -17,6 +18,11 @@ CHANGE = "edit"
 
 def visible_stimuli(user) -> models.QuerySet:
     return Stimulus.objects.filter(study__in=visible_studies(user).values("pk")).select_related("study")
+
+
+def visible_stimulus(user, pk) -> Stimulus:
+    """The stimulus, with its study; a 404 when the user may not see its study (or there is none)."""
+    return get_object_or_404(visible_stimuli(user), pk=pk)
 
 
 def stimulus_may_change(user, stimulus: Stimulus) -> bool:

@@ -22,7 +22,7 @@ from emotion.research.validation import UploadRefused, refuse_oversized_request
 
 from . import services
 from .views import media_response
-from .access import stimulus_may_change, visible_stimuli
+from .access import CHANGE, stimulus_may_change, visible_stimulus
 from .serializers import StimulusEditSerializer, StimulusSerializer, StimulusUploadSerializer
 
 NOT_FOUND = OpenApiResponse(description="no such study or stimulus, or not one you may see")
@@ -33,7 +33,7 @@ VIEW_ONLY_TEXT = "You may view this study but not change its stimuli; that takes
 
 def stimulus_for(request, pk, change: bool = False):
     """The stimulus (404 when not visible), and 403 when ``change`` is asked of a viewer."""
-    stimulus = get_object_or_404(visible_stimuli(request.user), pk=pk)
+    stimulus = visible_stimulus(request.user, pk)
     if change and not stimulus_may_change(request.user, stimulus):
         raise PermissionDenied(VIEW_ONLY_TEXT)
     return stimulus
@@ -63,7 +63,7 @@ class StudyStimuli(APIView):
                     "the file; an image is shown for `duration` seconds (default 10).")
     def post(self, request, pk):
         study = self._study(request, pk)
-        if not study_may(request.user, study, "edit"):
+        if not study_may(request.user, study, CHANGE):
             raise PermissionDenied(VIEW_ONLY_TEXT)
         try:
             refuse_oversized_request(request.META.get("CONTENT_LENGTH"))

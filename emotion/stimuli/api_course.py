@@ -1,5 +1,5 @@
 """The API of a stimulus' group time course: the figures (JSON) and their tidy CSVs. Who may read them
-is the stimulus' study's rule (course_data.visible_stimulus): a stimulus one may not see is a 404."""
+is the stimulus' study's rule (access.visible_stimulus): a stimulus one may not see is a 404."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from emotion.research.api_stats import _truthy
 from emotion.research.study_inference import BadOption
 
 from . import course_data
+from .access import visible_stimulus
 from .course_exports import marker_means_csv, time_course_csv
 from .course_serializers import TimeCourse
 from .timecourse import BIN_DEFAULT, BIN_MAX, BIN_MIN, MAX_BINS, time_course
@@ -33,7 +34,7 @@ BASELINE = OpenApiParameter("baseline", OpenApiTypes.BOOL, description=(
 
 class _StimulusCourse(APIView):
     def prepared(self, request, pk, by: str = "condition"):
-        stimulus = course_data.visible_stimulus(request.user, pk)
+        stimulus = visible_stimulus(request.user, pk)
         q = request.query_params
         try:
             prepared, recordings = course_data.prepare(stimulus, request.user, course_data.parse_bin(q.get("bin")),

@@ -20,6 +20,7 @@ from emotion.research.api import CSVPassthrough, refused
 from emotion.research.services import Refused
 
 from . import links, recording_exports, recordings
+from .access import stimulus_may_change, visible_stimulus
 from .models import StimulusLink
 
 NOT_FOUND = OpenApiResponse(description="no such stimulus (or link, or recording), or not one you may see")
@@ -52,8 +53,8 @@ class _StimulusView(APIView):
     parser_classes = [JSONParser, FormParser]
 
     def stimulus(self, request, pk, change: bool = False):
-        stimulus = recordings.visible_stimulus(request.user, pk)
-        if change and not recordings.may_edit(request.user, stimulus):
+        stimulus = visible_stimulus(request.user, pk)
+        if change and not stimulus_may_change(request.user, stimulus):
             raise PermissionDenied("You may view this study but not change it; that takes the editor role.")
         return stimulus
 

@@ -14,9 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 from django.db.models import Count
-from django.shortcuts import get_object_or_404
 
-from emotion.access import visible_analyses, visible_studies
+from emotion.access import visible_analyses
 from emotion.ml.labels import EMOTIONS
 from emotion.research.models import Analysis, FrameResult, Variable
 from emotion.research.statistics import USED, baselines
@@ -28,10 +27,6 @@ from .models import Recording, RecordingFrame, Stimulus
 from .timecourse import BIN_DEFAULT, Grouping, Prepared, Reading, check_bin
 
 FRAME_FIELDS = ("time", *EMOTIONS, "reliable")
-
-
-def visible_stimulus(user, pk) -> Stimulus:
-    return get_object_or_404(Stimulus.objects.select_related("study").filter(study__in=visible_studies(user)), pk=pk)
 
 
 def finished(stimulus: Stimulus, user) -> tuple:

@@ -7,6 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 
 from . import course_data
+from .access import visible_stimulus
 
 
 def stimulus_data(stimulus) -> dict:
@@ -17,5 +18,5 @@ def stimulus_data(stimulus) -> dict:
 
 @login_required
 def time_course_page(request, pk: int):
-    stimulus = course_data.visible_stimulus(request.user, pk)
+    stimulus = visible_stimulus(request.user, pk)
     return render(request, "stimuli/time_course.html", {"stimulus": stimulus, "stimulus_data": stimulus_data(stimulus)})

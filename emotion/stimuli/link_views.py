@@ -14,16 +14,17 @@ from emotion.research.services import Refused
 from emotion.web.refusals import refusal
 
 from . import links, recordings
+from .access import stimulus_may_change, visible_stimulus
 from .models import Recording
 
 
 @never_cache                   # the answer to a POST holds keys shown once: no copy may be kept
 @login_required
 def links_page(request, pk: int):
-    stimulus = recordings.visible_stimulus(request.user, pk)
+    stimulus = visible_stimulus(request.user, pk)
     if request.method != "POST":
         return _page(request, stimulus)
-    if not recordings.may_edit(request.user, stimulus):
+    if not stimulus_may_change(request.user, stimulus):
         return refusal(request, 403, "Not allowed", "Making links and attaching recordings takes the editor role "
                                                     "in this study; you may view them only.")
     action = request.POST.get("action")
@@ -69,7 +70,7 @@ def _make(request, stimulus, action: str):
 def _page(request, stimulus, made=None, sent=None, status: int = 200):
     study = stimulus.study
     return render(request, "stimuli/links.html", {
-        "stimulus": stimulus, "study": study, "can_edit": recordings.may_edit(request.user, stimulus),
+        "stimulus": stimulus, "study": study, "can_edit": stimulus_may_change(request.user, stimulus),
         "links": [(link, links.state(link)) for link in stimulus.links.select_related("participant", "condition")],
         "recordings": recordings.listed(stimulus), "attachable": recordings.attachable(stimulus),
         "participants": study.participants.all(), "conditions": study.conditions.all(),

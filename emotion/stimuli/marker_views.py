@@ -13,7 +13,8 @@ from django.urls import reverse
 from django.utils.text import slugify
 
 from . import markers
-from .views import MARKERS_TAG, changing, denied, get_stimulus, stimulus_page
+from .access import visible_stimulus
+from .views import MARKERS_TAG, changing, denied, stimulus_page
 
 
 def _back(stimulus):
@@ -62,7 +63,7 @@ def csv_name(stimulus) -> str:
 @login_required
 def markers_csv(request, pk: int):
     """GET: the markers as CSV (every member); POST: a CSV import that replaces them (editors)."""
-    stimulus = get_stimulus(request, pk)
+    stimulus = visible_stimulus(request.user, pk)
     if request.method != "POST":
         return HttpResponse(markers.export_csv(stimulus), content_type="text/csv; charset=utf-8",
                             headers={"Content-Disposition": f'attachment; filename="{csv_name(stimulus)}"'})

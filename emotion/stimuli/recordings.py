@@ -13,21 +13,12 @@ from typing import Optional
 from django.db.models import Count
 from django.shortcuts import get_object_or_404
 
-from emotion.access import study_may, visible_studies
 from emotion.research.models import Analysis
 from emotion.research.services import Refused
 
 from .models import Recording, Stimulus
 
 MAX_OFFSET_SECONDS = 24 * 3600
-
-
-def visible_stimulus(user, pk: int) -> Stimulus:
-    return get_object_or_404(Stimulus.objects.select_related("study").filter(study__in=visible_studies(user)), pk=pk)
-
-
-def may_edit(user, stimulus: Stimulus) -> bool:
-    return study_may(user, stimulus.study, "edit")
 
 
 def listed(stimulus: Stimulus):

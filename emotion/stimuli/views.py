@@ -27,16 +27,12 @@ from emotion.research.validation import MIME, MediaFacts, UploadRefused, refuse_
 from emotion.web.refusals import refusal
 
 from . import services, timeaxis
-from .access import stimulus_may_change, visible_stimuli
+from .access import stimulus_may_change, visible_stimulus
 from .models import Stimulus
 
 STIMULI_TAG, SETTINGS_TAG, MARKERS_TAG = "stimuli in-card", "stimulus in-card", "markers in-card"
 VIEW_ONLY = "Changing this stimulus takes the editor role in its study; you may view it only."
 
-
-def get_stimulus(request, pk: int) -> Stimulus:
-    """The stimulus; one of a study the user may not see is a 404."""
-    return get_object_or_404(visible_stimuli(request.user), pk=pk)
 
 
 def denied(request, stimulus: Stimulus):
@@ -51,7 +47,7 @@ def changing(view):
     @require_POST
     @wraps(view)
     def guarded(request, pk: int, **kwargs):
-        stimulus = get_stimulus(request, pk)
+        stimulus = visible_stimulus(request.user, pk)
         return denied(request, stimulus) or view(request, stimulus, **kwargs)
     return guarded
 
@@ -79,12 +75,12 @@ def stimulus_page(request, stimulus: Stimulus, status: int = 200, sent: dict = N
 
 @login_required
 def stimulus_detail(request, pk: int):
-    return stimulus_page(request, get_stimulus(request, pk))
+    return stimulus_page(request, visible_stimulus(request.user, pk))
 
 
 @login_required
 def stimulus_media(request, pk: int):
-    return media_response(request, get_stimulus(request, pk))
+    return media_response(request, visible_stimulus(request.user, pk))
 
 
 def media_response(request, stimulus: Stimulus):

@@ -6,6 +6,7 @@ from django.db.models import Count
 
 from emotion.access import study_may
 
+from ..access import CHANGE
 from ..models import IMAGE_SECONDS_DEFAULT, MARKER_NAME_LENGTH
 
 register = template.Library()
@@ -18,7 +19,7 @@ def study_stimuli(context, study):
     refused = request.method == "POST" and getattr(request.resolver_match, "url_name", "") == "study-stimulus-upload"
     return {"study": study, "request": request, "messages": context.get("messages"),
             "stimuli": study.stimuli.annotate(marker_count=Count("markers")),
-            "can_change": study_may(request.user, study, "edit"), "sent": request.POST if refused else {},
+            "can_change": study_may(request.user, study, CHANGE), "sent": request.POST if refused else {},
             "image_seconds": IMAGE_SECONDS_DEFAULT, "csrf_token": context.get("csrf_token")}
 
 
