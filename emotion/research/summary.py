@@ -59,3 +59,11 @@ def summarise(rows: Iterable[dict], frames_analysed: int) -> dict:
             for fid, f in sorted(per_face.items())
         ],
     }
+
+
+def faces_to_choose(summary: dict) -> list:
+    """The faces of the timeline's chooser, the main one first (most reliable frames, then most frames):
+    opening on face #1 showed a face seen for half a second. Each says how much of the video it is in."""
+    analysed = summary.get("frames_analysed") or 0
+    faces = sorted(summary.get("per_face", []), key=lambda f: (-(f.get("reliable_frames") or 0), -f["frames"], f["face_id"]))
+    return [{**f, "share": f["frames"] / analysed if analysed else None} for f in faces]

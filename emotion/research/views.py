@@ -25,6 +25,7 @@ from .runner import refuse_over_limit
 from .player import video_offset
 from .statistics import NoBaseline, baseline_of
 from .streaming import stream_file
+from .summary import faces_to_choose
 from .upload_views import upload, upload_limits
 from .validation import MIME, MediaFacts, without_path
 
@@ -77,14 +78,6 @@ def analysis_detail(request, pk: int):
     return render(request, "research/detail.html", {"a": analysis, "faces": faces, "lanes_height": lanes_height,
                                                     "video_offset": video_offset(analysis), "baseline": baseline,
                                                     **edit_context(request, analysis)})
-
-
-def faces_to_choose(summary: dict) -> list:
-    """The faces of the timeline's chooser, the main one first (most reliable frames, then most frames):
-    opening on face #1 showed a face seen for half a second. Each says how much of the video it is in."""
-    analysed = summary.get("frames_analysed") or 0
-    faces = sorted(summary.get("per_face", []), key=lambda f: (-(f.get("reliable_frames") or 0), -f["frames"], f["face_id"]))
-    return [{**f, "share": f["frames"] / analysed if analysed else None} for f in faces]
 
 
 def edit_context(request, analysis: Analysis, values: dict = None) -> dict:

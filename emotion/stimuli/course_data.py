@@ -3,7 +3,7 @@ stimulus' time axis, the grouping asked for and the participants' baselines, han
 
 - A remote recording's frames are already in stimulus time. An uploaded one's are its analysis'
   results of the main face (most reliable frames, then most frames, as the timeline page opens on:
-  research/views.faces_to_choose), at their time minus the recording's offset.
+  research/summary.faces_to_choose), at their time minus the recording's offset.
 - Only finished recordings count (state done; an upload's analysis done too); how many others the
   stimulus has is said beside the figures.
 - Access follows the stimulus' study (emotion/access.py): owner, editors and viewers; anyone else gets
@@ -21,7 +21,7 @@ from emotion.research.models import Analysis, FrameResult, Variable
 from emotion.research.statistics import USED, baselines
 from emotion.research.study_inference import BadOption
 from emotion.research.variables import number, values_by_participant
-from emotion.research.views import faces_to_choose
+from emotion.research.summary import faces_to_choose
 
 from .models import Recording, RecordingFrame, Stimulus
 from .timecourse import BIN_DEFAULT, Grouping, Prepared, Reading, check_bin
