@@ -12,6 +12,7 @@ from __future__ import annotations
 import ast
 import sys
 from collections import defaultdict
+from functools import lru_cache
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -40,10 +41,17 @@ def modules() -> dict:
     return found
 
 
+@lru_cache(maxsize=None)
+def parsed(path: Path) -> tuple:
+    """(the module's syntax tree, its number of lines): each file is read and parsed once per run."""
+    text = path.read_text()
+    return ast.parse(text, str(path)), text.count("\n")
+
+
 def imports(name: str, path: Path, known: dict) -> set:
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
     names = set()
-    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+    for node in ast.walk(parsed(path)[0]):
         if isinstance(node, ast.Import):
             names.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
@@ -63,7 +71,7 @@ def graph() -> dict:
 
 def third_party(name: str, path: Path) -> set:
     tops = set()
-    for node in ast.walk(ast.parse(path.read_text())):
+    for node in ast.walk(parsed(path)[0]):
         if isinstance(node, ast.Import):
             tops.update(a.name.split(".")[0] for a in node.names)
         elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
@@ -124,10 +132,10 @@ def breaches(edges: dict) -> list:
             found += [f"{name} imports the app module {t}: {room(name)} names no feature app"
                       for t in sorted(targets) if t.startswith(FEATURE_APPS)]
         path = known[name]
-        lines = path.read_text().count("\n")
-        if lines > LONG_MODULE and "over 300 lines because" not in (ast.get_docstring(ast.parse(path.read_text())) or "").lower():
+        tree, lines = parsed(path)
+        if lines > LONG_MODULE and "over 300 lines because" not in (ast.get_docstring(tree) or "").lower():
             found.append(f"{name} has {lines} lines and no 'Over 300 lines because ...' in its docstring")
-        if path.name == "__init__.py" and not ast.get_docstring(ast.parse(path.read_text())):
+        if path.name == "__init__.py" and not ast.get_docstring(tree):
             found.append(f"{name} has no docstring saying what the room holds")
     return found
 
