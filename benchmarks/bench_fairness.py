@@ -115,7 +115,7 @@ def one_run(fair: bool, videos: int, work: Path) -> dict:
         }
     finally:
         r = redis.Redis.from_url(env.get("REDIS_URL", "redis://127.0.0.1:6379/0"))
-        from emotion.research.shares import queue_keys
+        from emotion.research.analyses.shares import queue_keys
 
         r.delete(*queue_keys(env["FER_CELERY_QUEUE"]))       # what is left queued goes: the run is over
         servers.stop(daphne)

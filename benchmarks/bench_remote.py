@@ -48,7 +48,7 @@ def prepare(db: Path, participants: int, seconds: float) -> list:
     from django.core.management import call_command
 
     from emotion.research.models import Study
-    from emotion.stimuli import links
+    from emotion.stimuli.sessions import links
     from emotion.stimuli.models import Stimulus
 
     call_command("migrate", verbosity=0)

@@ -85,7 +85,7 @@ class Site:
 
     @staticmethod
     def job_pid(pk: int):
-        """The process holding the analysis' job key (emotion/research/liveness.py), if any."""
+        """The process holding the analysis' job key (emotion/research/analyses/liveness.py), if any."""
         import redis
         from django.conf import settings
 

@@ -17,7 +17,7 @@ from django.core.files.storage import default_storage
 from django.http import Http404
 
 from emotion.access import serves_stored_media
-from emotion.research.streaming import file_chunks, stream
+from emotion.web.streaming import file_chunks, stream
 
 
 def stored_media(request, name: str):

@@ -182,11 +182,11 @@ FER_MAX_VIDEO_SECONDS = float(os.environ.get("FER_MAX_VIDEO_SECONDS", 1800))
 FER_MAX_REQUEST_MB = float(os.environ.get("FER_MAX_REQUEST_MB", 2 * FER_MAX_UPLOAD_MB))
 # Pixels, read from each file's header before any pixel is decoded: images (FER_MAX_IMAGE_PIXELS, 50
 # million) and video frames (FER_MAX_VIDEO_PIXELS, 3840x2160), imported at the top from the engine.
-# Uploads are probed in a process of their own (emotion/research/probe.py), capped in memory (MB
+# Uploads are probed in a process of their own (emotion/research/analyses/probe.py), capped in memory (MB
 # beyond what its libraries take) and in time (s): a hostile file can at worst kill that process.
 FER_PROBE_MEMORY_MB = float(os.environ.get("FER_PROBE_MEMORY_MB", 1536))
 FER_PROBE_SECONDS = float(os.environ.get("FER_PROBE_SECONDS", 30))
-# FAIR SHARES (emotion/research/shares.py, docs/security.md). Probes at once in one web process (each may
+# FAIR SHARES (emotion/research/analyses/shares.py, docs/security.md). Probes at once in one web process (each may
 # map FER_PROBE_MEMORY_MB); an upload waits this long for a turn before a 503 that says to retry.
 FER_PROBES_PER_PROCESS = int(os.environ.get("FER_PROBES_PER_PROCESS", 2))
 FER_PROBE_WAIT_SECONDS = float(os.environ.get("FER_PROBE_WAIT_SECONDS", 10))
@@ -251,7 +251,7 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1",
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "emotion.research.schema.drop_slash_after_file_suffix",
+        "emotion.research.api.schema.drop_slash_after_file_suffix",
     ],
     # /api/docs/: Swagger UI from the drf-spectacular-sidecar package; no validator badge (an outside image)
     # an analysis and a stimulus are both an image or a video: one enum, named for what it is
@@ -295,7 +295,7 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = int(os.environ.get("CELERY_TASK_TIME_LIMIT", 1800))
 CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - 60
-# priority_steps: one Redis list per fair-share level (FER_FAIR_LEVELS, emotion/research/shares.py); a
+# priority_steps: one Redis list per fair-share level (FER_FAIR_LEVELS, emotion/research/analyses/shares.py); a
 # worker takes from the lowest non-empty one. Without it kombu rounds priorities into four levels.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT + 600,
                                    "priority_steps": list(range(max(1, FER_FAIR_LEVELS)))}
@@ -303,7 +303,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT 
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("FER_CELERY_QUEUE", "fer")
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # A running job keeps a key alive in Redis; every worker looks this often for running analyses whose
-# key expired (their whole worker was killed) and queues them again (emotion/research/liveness.py).
+# key expired (their whole worker was killed) and queues them again (emotion/research/analyses/liveness.py).
 FER_JOB_HEARTBEAT_SECONDS = int(os.environ.get("FER_JOB_HEARTBEAT_SECONDS", 60))
 FER_JOB_WATCH_SECONDS = float(os.environ.get("FER_JOB_WATCH_SECONDS", 30))
 

@@ -29,7 +29,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include(account_urls)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/", include("emotion.research.api_urls")),
+    path("api/", include("emotion.research.api.urls")),
     path("api/", include(stimuli_api)),
     path("stimuli/", include(stimuli_pages)),
     path("live/", include("emotion.live.urls")),

@@ -18,9 +18,9 @@ def need(path: Path) -> Path:
 
 def opencv_frames(path: Path, n: int) -> list:
     """The first ``n`` frames of a video as OpenCV's VideoCapture reads them (BGR)."""
-    import emotion.ml  # noqa: F401 - first: sets OpenCV's image limit before cv2 loads
-
     import cv2
+
+    import emotion.ml  # noqa: F401 - first: sets OpenCV's image limit before cv2 loads
 
     cap, frames = cv2.VideoCapture(str(path)), []
     while len(frames) < n:
@@ -69,7 +69,7 @@ def _isolated_site(tmp_path_factory):
         yield
     import redis
 
-    from emotion.research.shares import queue_keys
+    from emotion.research.analyses.shares import queue_keys
 
     redis.Redis.from_url(settings.REDIS_URL).delete(*queue_keys(servers.TEST_QUEUE))   # one list per fair-share level
 

@@ -13,9 +13,9 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from emotion.live.models import LiveSession
-from emotion.research import study_services
 from emotion.research.models import Analysis, Study, StudyMember
 from emotion.research.routing import websocket_urlpatterns
+from emotion.research.studies import services as study_services
 from tests.conftest import MEDIA, need
 
 # transactional: the socket's database calls close a connection left inside a test's transaction

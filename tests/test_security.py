@@ -22,9 +22,9 @@ from django.test import override_settings
 from django.utils import timezone
 
 from emotion.live.models import LiveSession
-from emotion.research import services
+from emotion.research.analyses import services
+from emotion.research.analyses.runner import run_analysis
 from emotion.research.models import Analysis
-from emotion.research.runner import run_analysis
 from tests import servers
 from tests.conftest import MEDIA, need
 from tests.research.conftest import upload

@@ -5,7 +5,7 @@ No socket here: a consumer asks, gets None or a ``Refusal`` (the protocol's erro
 and sends it. The frame and command checks do no I/O and take an injectable clock; only the count of
 stored sessions goes to Redis (emotion.web.throttle.Window), so ``store`` is called off the event loop.
 
-A remote session's socket (emotion/stimuli/remote_consumer.py) keeps these rules too: the same frame
+A remote session's socket (emotion/stimuli/sessions/consumer.py) keeps these rules too: the same frame
 checks and words, its own commands read by ``read_command`` and let in by ``command_turn``.
 """
 

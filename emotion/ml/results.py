@@ -27,7 +27,7 @@ DETECTED, TRACKED = "detected", "tracked"
 def counts(reliable) -> bool:
     """Which results count in shares, means, statistics and agreement: every one not flagged unreliable.
     ``None`` (a result stored before the flag existed) counts. The one statement of the rule: the ORM's
-    form is research/statistics.py's USED, the pages' is ferCounts in static/live/colors.js."""
+    form is research/stats/statistics.py's USED, the pages' is ferCounts in static/live/colors.js."""
     return reliable is not False
 
 

@@ -6,7 +6,7 @@ and neutral is neither, so both are left out. A face that is plainly happy reads
 plainly angry, disgusted, afraid or sad near -1, and a neutral or surprised one near 0.
 
 Defined here once, for a row in Python (exports of analyses, studies and live sessions); the database's
-form, for the statistics that aggregate there, is research/valence.py's ``valence_expression``, built
+form, for the statistics that aggregate there, is research/stats/valence.py's ``valence_expression``, built
 from the same names, and a test checks the two agree.
 """
 

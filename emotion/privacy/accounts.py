@@ -17,7 +17,8 @@ from __future__ import annotations
 
 from django.db import transaction
 
-from emotion.research import services, study_services
+from emotion.research.analyses import services
+from emotion.research.studies import services as study_services
 from emotion.research.models import Analysis, Study
 
 

@@ -29,7 +29,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from emotion.live import exports as live_exports
-from emotion.research.exports import csv_chunks, media_facts
+from emotion.research.exports.analysis import csv_chunks, media_facts
 from emotion.research.models import Analysis, Study
 
 from . import stimuli_dump

@@ -33,10 +33,10 @@ from django.db.models import Q
 from django.utils import timezone
 
 from emotion.live.models import LiveSession
-from emotion.research import services
+from emotion.research.analyses import services
 from emotion.research.models import Analysis, FrameResult
 from emotion.stimuli.models import Recording, RecordingFrame
-from emotion.stimuli.recording_store import REJOIN_SECONDS
+from emotion.stimuli.sessions.recording_store import REJOIN_SECONDS
 
 from .models import PurgedMedia
 

@@ -13,8 +13,8 @@ from zipfile import ZipFile
 
 from django.utils.text import slugify
 
-from emotion.stimuli import recording_exports, recordings
-from emotion.stimuli.api_sessions import link_dict
+from emotion.stimuli.sessions import recording_exports, recordings
+from emotion.stimuli.sessions.api import link_dict
 from emotion.stimuli.models import Recording, Stimulus
 
 

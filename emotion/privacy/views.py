@@ -5,7 +5,7 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 
-from emotion.research.streaming import FILE_BLOCK, stream
+from emotion.web.streaming import FILE_BLOCK, stream
 from emotion.web.throttle import wrong_password
 
 from . import datadump, stimuli_dump

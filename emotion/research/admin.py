@@ -10,12 +10,13 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
 from emotion.ml import EMOTIONS
+from emotion.web.streaming import stream
 
-from . import services, study_services
-from .exports import csv_chunks
+from .analyses import services
+from .exports.analysis import csv_chunks
 from .models import Analysis, Condition, Participant, ParticipantValue, Study, StudyMember, Variable
-from .streaming import stream
-from .variables_admin import ParticipantValueAdmin, VariableAdmin
+from .studies import services as study_services
+from .studies.variables_admin import ParticipantValueAdmin, VariableAdmin
 
 
 def seconds_text(value) -> str:

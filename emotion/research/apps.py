@@ -10,8 +10,8 @@ class ResearchConfig(AppConfig):
         # the site's readiness and metrics read what this app registers (fersite imports no app)
         from emotion.web import health, metrics
 
+        from .analyses.services import require_queue
         from .metrics import AnalysisCollector
-        from .services import require_queue
 
         health.register("queue", require_queue)
         if not any(isinstance(c, AnalysisCollector) for c in metrics.REGISTRY._collector_to_names):

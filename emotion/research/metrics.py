@@ -19,8 +19,8 @@ class AnalysisCollector:
         return []          # nothing read at registration (the database may not exist yet)
 
     def collect(self):
+        from .analyses.shares import queue_keys
         from .models import Analysis
-        from .shares import queue_keys
 
         statuses = GaugeMetricFamily("fer_analyses", "Analyses by status", labels=["status"])
         counts = dict(Analysis.objects.values_list("status").annotate(n=Count("id")).values_list("status", "n"))

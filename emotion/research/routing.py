@@ -1,5 +1,5 @@
 from django.urls import path
 
-from .consumers import AnalysisProgressConsumer
+from .analyses.consumers import AnalysisProgressConsumer
 
 websocket_urlpatterns = [path("ws/analyses/<int:pk>/", AnalysisProgressConsumer.as_asgi())]

@@ -1,7 +1,7 @@
 """Celery tasks. acks_late with reject_on_worker_lost (settings) puts a job back on the queue when the
 worker running it dies; run_analysis is idempotent, so the second delivery finishes the job once.
 Every sending of a job (an upload, a re-run, liveness.py's and requeue_stuck's requeues) goes through
-FairTask, which gives it its owner's fair-share priority (emotion/research/shares.py)."""
+FairTask, which gives it its owner's fair-share priority (emotion/research/analyses/shares.py)."""
 
 from __future__ import annotations
 
@@ -17,8 +17,8 @@ from emotion.runtime import get_engine
 from emotion.web import metrics
 from emotion.web.logcontext import about
 
-from . import liveness, shares
-from .runner import run_analysis
+from .analyses import liveness, shares
+from .analyses.runner import run_analysis
 
 log = logging.getLogger(__name__)
 

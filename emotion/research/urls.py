@@ -1,6 +1,9 @@
 from django.urls import path
 
-from . import stats_views, study_views, variable_views, views
+from .analyses import views
+from .stats import views as stats_views
+from .studies import variable_views
+from .studies import views as study_views
 
 app_name = "research"
 urlpatterns = [

@@ -11,7 +11,7 @@ from django.utils.html import format_html
 
 from emotion.research.admin import seconds_text
 
-from . import markers
+from .library import markers
 from .models import EventMarker, Stimulus
 
 

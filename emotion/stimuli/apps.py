@@ -9,8 +9,8 @@ class StimuliConfig(AppConfig):
     verbose_name = "Stimulus studies"
 
     def ready(self):
+        from .library.services import forget_file
         from .models import Stimulus
-        from .services import forget_file
 
         # a stimulus deleted with its study or its owner's account takes its file along too
         post_delete.connect(forget_file, sender=Stimulus, dispatch_uid="stimulus-file")

@@ -4,7 +4,7 @@ PostgreSQL refuses NUL in text (a 500 where SQLite stored it), an unpaired surro
 encoded at all, and control characters only hide text in the admin and the CSV exports. A field
 holding any of them is refused with a 400 that names it, before a view sees the request: every form
 field and query parameter of the pages, the sign-in forms and the admin. The API's JSON-free
-multipart fields are checked by its serializer (emotion/research/serializers.py) with the same rule.
+multipart fields are checked by its serializer (emotion/research/api/serializers.py) with the same rule.
 Tab, line feed and carriage return are ordinary text and stay allowed.
 """
 

@@ -1,4 +1,5 @@
-"""Refusals that say why and for how long: one answer for pages and scripts alike."""
+"""Refusals that say why and for how long: one answer for pages and scripts alike, and the exception a
+service raises when it refuses a change (the API turns it into a 400 naming the field)."""
 
 from __future__ import annotations
 
@@ -25,3 +26,12 @@ def refusal(request, status: int, title: str, message: str, headers: Optional[di
     for name, value in (headers or {}).items():
         response[name] = value
     return response
+
+
+class Refused(ValueError):
+    """An edit or a study change that cannot be made; ``field`` names the input at fault (None: the
+    request as a whole), the message says why in words the user can act on. Nothing was changed."""
+
+    def __init__(self, message: str, field: Optional[str] = None):
+        super().__init__(message)
+        self.field = field

@@ -1,6 +1,6 @@
 // A participant's page (/stimuli/take/<key>/): consent, the camera check, then the stimulus while camera
 // frames go to the session's socket, each tagged with the stimulus time shown. The protocol is in
-// emotion/stimuli/remote_protocol.py.
+// emotion/stimuli/sessions/protocol.py.
 (() => {
   "use strict";
   const cfg = JSON.parse(document.getElementById("take-config").textContent);

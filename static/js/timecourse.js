@@ -1,5 +1,5 @@
 // A stimulus' group time course (templates/stimuli/_timecourse.html) from /api/stimuli/<id>/time-course/
-// (emotion/stimuli/timecourse.py): the chosen measure per group over stimulus time, the mean of the
+// (emotion/stimuli/course/timecourse.py): the chosen measure per group over stimulus time, the mean of the
 // participants' values per bin with its 95% band, the event markers as grey spans on the same axis, and
 // a table of the per-marker means with their intervals and tests.
 //

@@ -3,7 +3,7 @@
 //
 // A browser's clock (video.currentTime) starts at the container's first timestamp, which in some clips
 // is the sound's, some way before the first picture: the server reads that offset from the file
-// (data-offset, research/player.py) and both videos share it (emotion/ml/video_out.py keeps the
+// (data-offset, research/analyses/player.py) and both videos share it (emotion/ml/video_out.py keeps the
 // original's timing). With a frame step N the frame analysed for a time is the last multiple of N
 // at or before it: the frame the annotated video shows then.
 window.ferPlayer = function (box) {

@@ -1,4 +1,4 @@
-// The participant-level figures of /api/studies/<id>/statistics/ (emotion/research/study_inference.py) on
+// The participant-level figures of /api/studies/<id>/statistics/ (emotion/research/stats/study_inference.py) on
 // the study page: the whiskers that the charts of study_stats.js draw, and the table of means with their
 // 95% intervals and n, with the test lines, for the measure chosen. Each group mean is shown with its
 // interval and n wherever it appears: as a bar (whisker, tooltip) and in the table.

@@ -63,7 +63,7 @@ def member(study, username: str, role: str):
 
 def join(study, username: str, role: str):
     """``username`` invited into the study and accepting: a member in force."""
-    from emotion.research import study_services
+    from emotion.research.studies import services as study_services
 
     invited = study_services.invite_member(study, username, role)
     study_services.answer_invitation(study.pk, invited.user, accept=True)

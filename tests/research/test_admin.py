@@ -5,9 +5,9 @@ import io
 
 import pytest
 
+from emotion.research.analyses import services
+from emotion.research.analyses.runner import run_analysis
 from emotion.research.models import Analysis
-from emotion.research.runner import run_analysis
-from emotion.research import services
 from tests.conftest import MEDIA, need
 from tests.research.conftest import upload
 

@@ -7,8 +7,8 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 
 from emotion.ml import EMOTIONS
-from emotion.research.agreement import LabelFileError, MAX_BYTES, match, parse, scores
 from emotion.research.models import Analysis, HandLabels
+from emotion.research.stats.agreement import MAX_BYTES, LabelFileError, match, parse, scores
 from tests.research.conftest import api_for
 from tests.research.study_data import add_result, build_study, make_analysis, member
 

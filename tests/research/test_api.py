@@ -9,8 +9,8 @@ from rest_framework.test import APIClient
 
 from emotion.ml import EMOTIONS
 from emotion.ml.results import COLUMNS
+from emotion.research.analyses.runner import run_analysis
 from emotion.research.models import Analysis
-from emotion.research.runner import run_analysis
 from tests.conftest import MEDIA, need
 from tests.research.conftest import api_for, post_file
 

@@ -3,8 +3,8 @@ and the annotated copy (Chromium's seeking under daphne is tested in test_timeli
 
 import pytest
 
-from emotion.research import services
-from emotion.research.streaming import byte_range
+from emotion.research.analyses import services
+from emotion.web.streaming import byte_range
 from tests.conftest import CLIP, need
 from tests.research.conftest import upload
 

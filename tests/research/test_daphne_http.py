@@ -8,8 +8,8 @@ import urllib.request
 import pytest
 from rest_framework.authtoken.models import Token
 
-from emotion.research import services
-from emotion.research.runner import run_analysis
+from emotion.research.analyses import services
+from emotion.research.analyses.runner import run_analysis
 from tests import servers
 from tests.conftest import CLIP, need
 from tests.research.conftest import upload

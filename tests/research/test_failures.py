@@ -17,9 +17,9 @@ from kombu.exceptions import OperationalError
 from rest_framework.authtoken.models import Token
 
 from emotion.live.models import LiveSession
-from emotion.research import services
+from emotion.research.analyses import services
+from emotion.research.api.serializers import UploadSerializer
 from emotion.research.models import Analysis
-from emotion.research.serializers import UploadSerializer
 from emotion.web.badtext import first_problem
 from tests import servers
 from tests.conftest import MEDIA, need
@@ -262,7 +262,7 @@ def test_results_csv_errors_say_what_went_wrong(researcher):
 def test_a_whole_worker_killed_has_its_job_queued_again_by_another_worker(site_env, researcher, monkeypatch):
     """Killing the worker's main process with its pool leaves nobody to reject the job back to the queue:
     Redis would hand it out again only after its 40-minute visibility timeout. The other workers' watch
-    sees that the job's heartbeat stopped and queues it again (emotion/research/liveness.py)."""
+    sees that the job's heartbeat stopped and queues it again (emotion/research/analyses/liveness.py)."""
     import os
     import signal
     import time

@@ -13,7 +13,7 @@ from django.contrib.auth.models import User
 from django.test import Client, override_settings
 from rest_framework.authtoken.models import Token
 
-from emotion.research import shares
+from emotion.research.analyses import shares
 from emotion.research.models import Analysis
 from tests import servers
 from tests.conftest import CLIP, need
@@ -154,7 +154,7 @@ def probes_of(pid: int) -> int:
             continue
         for child in children:
             try:
-                if b"emotion.research.probe" in Path(f"/proc/{child}/cmdline").read_bytes():
+                if b"emotion.research.analyses.probe" in Path(f"/proc/{child}/cmdline").read_bytes():
                     count += 1
             except OSError:
                 pass

@@ -22,8 +22,8 @@ from django.urls import reverse
 from rest_framework.authtoken.models import Token
 from websockets.sync.client import connect
 
+from emotion.research.analyses.runner import run_analysis
 from emotion.research.models import Analysis
-from emotion.research.runner import run_analysis
 from tests import servers
 from tests.hostile_media import one_frame_video, solid_jpeg, solid_png, solid_webp, with_stray_byte_before_dqt
 

@@ -10,12 +10,12 @@ import pandas as pd
 import pytest
 from rest_framework.test import APIClient
 
-from emotion.research.inference import paired, welch
 from emotion.research.models import Analysis, Condition, Participant
-from emotion.research.study_inference import study_inference
+from emotion.research.stats.inference import paired, welch
+from emotion.research.stats.study_inference import study_inference
 from tests.research.conftest import api_for
-from tests.research.study_data import (DESIGN_AGE, DESIGN_GROUP, DESIGN_HAPPY, add_result, build_design,
-                                       make_analysis, member)
+from tests.research.study_data import (DESIGN_AGE, DESIGN_GROUP, DESIGN_HAPPY, add_result, build_design, make_analysis,
+                                       member)
 
 pytestmark = pytest.mark.django_db
 T975 = {1: 12.706205, 2: 4.302653, 4: 2.776445, 5: 2.570582}       # printed tables of t(0.975, df)

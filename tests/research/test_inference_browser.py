@@ -4,7 +4,7 @@ design of study_data.py, split by a variable and filtered by one, as the API giv
 import pytest
 
 from emotion.research.models import Analysis
-from emotion.research.study_inference import study_inference
+from emotion.research.stats.study_inference import study_inference
 from tests import servers
 from tests.research.study_data import build_design
 from tests.research.test_studies_browser import watch

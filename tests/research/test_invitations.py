@@ -5,8 +5,8 @@ import pytest
 from django.contrib.auth.models import User
 from rest_framework.test import APIClient
 
-from emotion.research import study_services
 from emotion.research.models import StudyMember
+from emotion.research.studies import services as study_services
 
 pytestmark = pytest.mark.django_db
 

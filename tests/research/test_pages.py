@@ -8,10 +8,10 @@ from channels.routing import URLRouter
 from channels.testing import WebsocketCommunicator
 
 from emotion.ml.quality import RULE
-from emotion.research import progress
+from emotion.research.analyses import progress
+from emotion.research.analyses.runner import run_analysis
 from emotion.research.models import Analysis
 from emotion.research.routing import websocket_urlpatterns
-from emotion.research.runner import run_analysis
 from tests.conftest import CLIP, MEDIA, need
 
 
@@ -135,7 +135,7 @@ def test_the_original_is_served_as_what_it_is_not_as_its_name_says(signed_in, re
 def test_the_timeline_opens_on_the_main_face(signed_in, researcher):
     """Face #1, seen on two frames, came first; the face with the most reliable frames does now, and
     each choice says how much of the video it is in."""
-    from emotion.research.summary import summarise
+    from emotion.research.analyses.summary import summarise
     from emotion.research.models import FrameResult
     from tests.research.study_data import add_result, make_analysis
 
@@ -160,8 +160,8 @@ def test_the_analysis_page_says_why_a_label_can_differ_from_the_longest_bar(sign
     """The timeline, the frame viewer (video) and the result table (image) draw labels: the page says
     once, with the engine's own margin and time, why a label can be held against a longer bar."""
     from emotion.ml.labelling import LABEL_MARGIN, LABEL_STEPS, NOMINAL_FPS
+    from emotion.research.analyses.summary import summarise
     from emotion.research.models import FrameResult
-    from emotion.research.summary import summarise
     from tests.research.study_data import add_result, make_analysis
 
     a = make_analysis(researcher, frame_count=2)

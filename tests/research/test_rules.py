@@ -6,10 +6,10 @@ import pytest
 
 from emotion.live.recorder import is_reliable
 from emotion.ml.results import counts
-from emotion.research.agreement import match
+from emotion.research.analyses.summary import summarise
 from emotion.research.models import Analysis, FrameResult
-from emotion.research.statistics import group_sums
-from emotion.research.summary import summarise
+from emotion.research.stats.agreement import match
+from emotion.research.stats.statistics import group_sums
 from tests.conftest import ROOT
 from tests.research.study_data import add_result, make_analysis
 
@@ -55,7 +55,7 @@ def test_valence_is_the_same_in_study_exports_live_exports_and_the_database(rese
     from emotion.live.exports import points
     from emotion.live.models import LiveSession
     from emotion.ml.valence import valence
-    from emotion.research.valence import valence_expression
+    from emotion.research.stats.valence import valence_expression
 
     probs = {"angry": .1, "disgust": .05, "fear": .2, "happy": .5, "sad": .1, "surprise": .05, "neutral": 0.0}
     a = make_analysis(researcher)
@@ -69,7 +69,7 @@ def test_valence_is_the_same_in_study_exports_live_exports_and_the_database(rese
 @pytest.mark.django_db
 def test_field_lengths_are_the_same_in_the_database_the_api_and_the_forms(client, researcher):
     """The title's 200 characters were written six times."""
-    from emotion.research import serializers
+    from emotion.research.api import serializers
     from emotion.research.models import FIELD_LIMITS, Condition, Participant, Study
 
     assert Analysis._meta.get_field("title").max_length == FIELD_LIMITS["title"]

@@ -2,9 +2,9 @@
 
 import pytest
 
-from emotion.research import services
+from emotion.research.analyses import services
+from emotion.research.analyses.runner import MAX_ATTEMPTS, run_analysis
 from emotion.research.models import Analysis, FrameResult
-from emotion.research.runner import MAX_ATTEMPTS, run_analysis
 from tests.conftest import CLIP, MEDIA, need
 from tests.research.conftest import upload
 

@@ -11,8 +11,9 @@ from django.contrib.auth.models import User
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
-from emotion.research import progress, study_services
+from emotion.research.analyses import progress
 from emotion.research.models import Analysis
+from emotion.research.studies import services as study_services
 from tests.research.study_data import join
 from tests.servers import signed_in
 

@@ -9,10 +9,10 @@ from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from emotion.ml import EMOTIONS
-from emotion.research.models import Analysis, FrameResult
-from emotion.research.statistics import study_statistics
 from emotion.ml.valence import valence
-from emotion.research.valence import valence_expression
+from emotion.research.models import Analysis, FrameResult
+from emotion.research.stats.statistics import study_statistics
+from emotion.research.stats.valence import valence_expression
 from tests.research.conftest import api_for
 from tests.research.study_data import add_result, build_study, make_analysis, member
 

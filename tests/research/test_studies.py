@@ -7,8 +7,9 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 
 from emotion.access import analysis_may, analysis_role, deletable_analyses, editable_analyses, visible_analyses
-from emotion.research import services, study_services
+from emotion.research.analyses import services
 from emotion.research.models import Analysis, Condition, Participant, Role, Study, StudyMember
+from emotion.research.studies import services as study_services
 from tests.conftest import MEDIA, need
 from tests.research.conftest import api_for, post_file
 from tests.research.study_data import join

@@ -7,10 +7,11 @@ import re
 import pytest
 from django.contrib.auth.models import User
 
-from emotion.research import services, study_services
 from emotion.research.admin import seconds_text
+from emotion.research.analyses import services
+from emotion.research.analyses.runner import run_analysis
 from emotion.research.models import Analysis, Condition, Participant
-from emotion.research.runner import run_analysis
+from emotion.research.studies import services as study_services
 from tests.conftest import MEDIA, need
 from tests.research.conftest import upload
 from tests.research.study_data import join

@@ -6,8 +6,9 @@ from django.contrib.auth.models import User
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 
-from emotion.research import services, study_services
+from emotion.research.analyses import services
 from emotion.research.models import Analysis
+from emotion.research.studies import services as study_services
 from tests import servers
 from tests.conftest import MEDIA, need
 from tests.research.study_data import join

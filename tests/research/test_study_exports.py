@@ -9,7 +9,7 @@ import pytest
 from rest_framework.authtoken.models import Token
 
 from emotion.ml import EMOTIONS
-from emotion.research.study_exports import RESULT_COLUMNS, SUMMARY_COLUMNS
+from emotion.research.exports.study import RESULT_COLUMNS, SUMMARY_COLUMNS
 from tests.research.conftest import api_for
 from tests.research.study_data import add_result, build_study
 

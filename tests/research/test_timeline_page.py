@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from django.contrib.auth.models import User
 
-from emotion.research import services
+from emotion.research.analyses import services
+from emotion.research.analyses.runner import run_analysis
 from emotion.research.models import Analysis, FrameResult, Study
-from emotion.research.runner import run_analysis
 from tests import servers
 from tests.conftest import CLIP, MEDIA, need
 from tests.research.conftest import upload

@@ -2,7 +2,7 @@
 
 import pytest
 
-from emotion.research.validation import UploadRefused, inspect_upload, sniff_format
+from emotion.research.analyses.validation import UploadRefused, inspect_upload, sniff_format
 from tests.conftest import CLIP, need
 from tests.research.conftest import upload
 

@@ -5,7 +5,7 @@ import pytest
 from django.contrib.auth.models import User
 
 from emotion.research.models import Study
-from emotion.stimuli import services
+from emotion.stimuli.library import services
 from tests.conftest import CLIP, MEDIA, need
 from tests.research import conftest as research_fixtures
 from tests.research.conftest import upload

@@ -10,8 +10,8 @@ from pathlib import Path
 import cv2
 
 from emotion.research.models import Role, Study, StudyMember
-from emotion.stimuli import links
 from emotion.stimuli.models import Stimulus
+from emotion.stimuli.sessions import links
 from tests import servers
 from tests.conftest import CLIP, MEDIA, need
 

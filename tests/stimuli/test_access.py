@@ -3,7 +3,7 @@ it, its viewers see it only (403 where they would change it), anyone else gets a
 
 import pytest
 
-from emotion.stimuli import markers
+from emotion.stimuli.library import markers
 from emotion.stimuli.models import EventMarker, Stimulus
 from tests.conftest import MEDIA, need
 from tests.research.conftest import api_for

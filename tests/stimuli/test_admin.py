@@ -5,7 +5,7 @@ import pytest
 from django.contrib.auth.models import Permission, User
 
 from emotion.research.models import Participant, ParticipantValue, Variable
-from emotion.stimuli import markers
+from emotion.stimuli.library import markers
 from emotion.stimuli.models import EventMarker
 
 pytestmark = pytest.mark.django_db

@@ -7,7 +7,7 @@ import pytest
 from django.contrib.auth.models import User
 
 from emotion.research.models import Study
-from emotion.stimuli import markers, services
+from emotion.stimuli.library import markers, services
 from tests import servers
 from tests.conftest import CLIP, MEDIA, need
 from tests.research.conftest import upload

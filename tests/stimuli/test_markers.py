@@ -8,7 +8,7 @@ import io
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from emotion.stimuli import markers
+from emotion.stimuli.library import markers
 from emotion.stimuli.models import EventMarker
 
 pytestmark = pytest.mark.django_db

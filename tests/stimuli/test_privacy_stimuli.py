@@ -15,9 +15,10 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from emotion.research.models import Analysis, FrameResult, Study, StudyMember
-from emotion.stimuli import links, markers, recording_store, recordings
+from emotion.stimuli.library import markers
 from emotion.stimuli.models import EventMarker, Recording, RecordingFrame, Stimulus, StimulusLink
-from emotion.stimuli.recording_exports import COLUMNS
+from emotion.stimuli.sessions import links, recording_store, recordings
+from emotion.stimuli.sessions.recording_exports import COLUMNS
 from tests.research.study_data import add_result, make_analysis
 from tests.stimuli.conftest import PASSWORD
 from tests.stimuli.course_fixture import probabilities

@@ -9,8 +9,8 @@ import pytest
 from django.utils import timezone
 
 from emotion.research.models import Participant
-from emotion.stimuli import links
 from emotion.stimuli.models import StimulusLink
+from emotion.stimuli.sessions import links
 
 from .remote_support import link_for, make_stimulus, study_with_members
 

@@ -1,4 +1,4 @@
-"""The time course's arithmetic (emotion/stimuli/timecourse.py) against a small fixed design worked out here
+"""The time course's arithmetic (emotion/stimuli/course/timecourse.py) against a small fixed design worked out here
 by hand: 3 participants x 2 conditions, a few frames each, happy = the value written and neutral the rest
 (so each frame's valence is its happy). Expected p-values come from the t density integrated in
 tests/research/test_inference.py, not from SciPy."""
@@ -10,8 +10,8 @@ import pytest
 
 from emotion.ml.labels import EMOTIONS
 from emotion.ml.valence import valence
-from emotion.stimuli.timecourse import (Grouping, Prepared, Reading, bin_rows, check_bin,
-                                        frame_measures, marker_rows, time_course)
+from emotion.stimuli.course.timecourse import (Grouping, Prepared, Reading, bin_rows, check_bin, frame_measures,
+                                               marker_rows, time_course)
 from tests.research.test_inference import T975, mean, sd, two_sided_p
 
 HAPPY = EMOTIONS.index("happy")

@@ -4,8 +4,8 @@ a click, says plainly when there is nothing yet, and fits a phone."""
 
 import pytest
 
-from emotion.stimuli.course_data import prepare
-from emotion.stimuli.timecourse import time_course
+from emotion.stimuli.course.data import prepare
+from emotion.stimuli.course.timecourse import time_course
 from tests import servers
 from tests.research.test_studies_browser import watch
 from tests.stimuli.course_fixture import PASSWORD, build_filled, make_stimulus

@@ -10,7 +10,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import override_settings
 
 from emotion.ml.media import probe_video
-from emotion.research import study_services
+from emotion.research.studies import services as study_services
 from emotion.stimuli.models import IMAGE_SECONDS_DEFAULT, Stimulus
 from tests.conftest import CLIP, MEDIA, need
 from tests.research.conftest import api_for

@@ -3,12 +3,11 @@ agreement as it stands now, whether the user may upload labels, and the confusio
 
 from django import template
 
+from emotion.access import editable_analyses
 from emotion.ml import EMOTIONS
 
-from emotion.access import editable_analyses
-
-from .. import agreement as agreement_mod
 from ..models import HandLabels
+from ..stats import agreement as agreement_mod
 
 register = template.Library()
 

@@ -6,7 +6,7 @@ sends their current run again. A job that was not lost after all is harmless to 
 skips a run that has finished and replaces, never duplicates, results.
 
 A job whose whole worker was killed does not need this: the other workers' watch queues it again
-within about a minute of its heartbeat stopping (emotion/research/liveness.py).
+within about a minute of its heartbeat stopping (emotion/research/analyses/liveness.py).
 """
 
 from datetime import timedelta

@@ -1,0 +1,1 @@
+"""The time course of emotions over a stimulus, across participants, with intervals; pages, API, exports."""
