@@ -1,7 +1,6 @@
 """Celery tasks. acks_late with reject_on_worker_lost (settings) puts a job back on the queue when the
 worker running it dies; run_analysis is idempotent, so the second delivery finishes the job once.
-Every sending of a job (an upload, a re-run, liveness.py's and requeue_stuck's requeues) goes through
-FairTask, which gives it its owner's fair-share priority (emotion/research/analyses/shares.py)."""
+Every sending of a job goes through ``send`` and FairTask, which gives it its owner's fair-share priority (emotion/research/analyses/shares.py)."""
 
 from __future__ import annotations
 
@@ -22,9 +21,15 @@ from .analyses.runner import run_analysis
 
 log = logging.getLogger(__name__)
 
+def send(analysis_id: int, run_id: str) -> None:
+    """Queue one run of an analysis: the only place a job is sent (an upload, a re-run, and the requeues
+    of liveness.py and requeue_stuck), with its owner's fair-share priority (FairTask)."""
+    analyse.delay(analysis_id, run_id)
+
+
 def _watch_jobs(**_) -> None:
     """A job whose whole worker was killed is queued again by the other workers' watch (liveness.py)."""
-    liveness.start_watch(send=lambda pk, run_id: analyse.delay(pk, run_id))
+    liveness.start_watch(send=send)
 
 
 worker_ready.connect(_watch_jobs, dispatch_uid="fer-job-watch")

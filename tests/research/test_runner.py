@@ -3,7 +3,8 @@
 import pytest
 
 from emotion.research.analyses import services
-from emotion.research.analyses.runner import MAX_ATTEMPTS, run_analysis
+from emotion.research.analyses.lifecycle import MAX_ATTEMPTS
+from emotion.research.analyses.runner import run_analysis
 from emotion.research.models import Analysis, FrameResult
 from tests.conftest import CLIP, MEDIA, need
 from tests.research.conftest import upload

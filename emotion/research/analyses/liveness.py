@@ -131,21 +131,15 @@ def requeue_orphans(send) -> int:
     from django.db import close_old_connections
     from django.utils import timezone
 
-    from ..models import Analysis
+    from . import lifecycle
 
     close_old_connections()
     before = timezone.now() - timedelta(seconds=ttl())
     count = 0
     try:
-        running = list(Analysis.objects.filter(status=Analysis.Status.RUNNING, started_at__lt=before)
-                       .values_list("pk", "run_id"))
         r = _client()
-        for pk, run_id in running:
-            if r.exists(_key(pk)):
-                continue
-            if Analysis.objects.filter(pk=pk, run_id=run_id, status=Analysis.Status.RUNNING).update(
-                    status=Analysis.Status.QUEUED, queued_at=timezone.now(), progress=0.0):
-                send(pk, str(run_id))
+        for pk, run_id in lifecycle.running_since(before):
+            if not r.exists(_key(pk)) and lifecycle.requeue_if_running(pk, run_id, send):
                 count += 1
                 log.warning("analysis %s: its worker stopped beating; queued again", pk)
     except redis.exceptions.RedisError as exc:

@@ -1,4 +1,5 @@
-"""The analysis job itself: read the stored file, run the engine, replace the results in one step.
+"""The analysis job itself: read the stored file, run the engine, replace the results in one step; its
+states (claimed, progress, done or failed) are lifecycle.py's.
 
 Safe to run more than once for the same run (a re-delivered Celery message after a worker died): the
 results are written in a single transaction that first deletes whatever an earlier attempt left, so an
@@ -22,8 +23,6 @@ from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import transaction
-from django.db.models import F
-from django.utils import timezone
 
 from emotion.ml import MediaError
 from emotion.ml.driver import AnnotatedSink, RowSink, run_media
@@ -33,24 +32,18 @@ from emotion.ml.results import STORED_COLUMNS
 from emotion.runtime import get_engine
 
 from ..models import Analysis, FrameResult
-from . import progress
+from . import lifecycle, progress
 from .summary import summarise
 from .validation import without_path
 
 log = logging.getLogger(__name__)
-# A file that kills the worker every time (a decoder crash) must not be retried for ever.
-MAX_ATTEMPTS = 3
 PUSH_INTERVAL = 0.5      # seconds between progress updates of one analysis
 BULK_BATCH = 2000
 
 
-class Superseded(Exception):
-    """The analysis was deleted or re-run while this job was on it: its work is no longer wanted."""
-
-
 def run_analysis(analysis_id: int, run_id: str) -> str:
     """Analyse one stored upload; returns what happened, for the worker's log."""
-    analysis = _claim(analysis_id, run_id)
+    analysis = lifecycle.claim(analysis_id, run_id)
     if isinstance(analysis, str):
         return analysis
     try:
@@ -61,46 +54,20 @@ def run_analysis(analysis_id: int, run_id: str) -> str:
             rows, kept, frames, truncated = _analyse(analysis, path, work)
             done = _finish(analysis, rows, kept, frames, truncated)
         return f"{done.status}: {len(rows)} results"
-    except Superseded as exc:
+    except lifecycle.Superseded as exc:
         return f"superseded: {exc}"
     except MediaError as exc:
-        _fail(analysis, "The file cannot be analysed: " + without_path(str(exc)))
+        lifecycle.fail(analysis, "The file cannot be analysed: " + without_path(str(exc)))
         return "failed: unreadable media"
     except SoftTimeLimitExceeded:
-        _fail(analysis, f"The analysis took longer than the limit of {settings.CELERY_TASK_SOFT_TIME_LIMIT} s. "
+        lifecycle.fail(analysis, f"The analysis took longer than the limit of {settings.CELERY_TASK_SOFT_TIME_LIMIT} s. "
                         "Re-run it with a larger frame step.")
         return "failed: time limit"
     except Exception as exc:     # noqa: BLE001 - the worker keeps serving; the reason is kept
         log.exception("analysis %s failed", analysis_id)
-        _fail(analysis, f"The analysis stopped on an internal error ({exc.__class__.__name__}). "
+        lifecycle.fail(analysis, f"The analysis stopped on an internal error ({exc.__class__.__name__}). "
                         "It has been logged; re-run it to try again.")
         return "failed: internal error"
-
-
-def _claim(analysis_id: int, run_id: str):
-    """Mark the analysis running for this delivery, or say why there is nothing to do."""
-    with transaction.atomic():
-        analysis = Analysis.objects.select_for_update().filter(pk=analysis_id).first()
-        if analysis is None:
-            return "skipped: the analysis was deleted"
-        if str(analysis.run_id) != str(run_id):
-            return "skipped: superseded by a newer run"
-        if analysis.finished:
-            return "skipped: this run already finished (a repeated delivery)"
-        if analysis.attempts >= MAX_ATTEMPTS:
-            analysis.status, analysis.finished_at = Analysis.Status.FAILED, timezone.now()
-            analysis.error = (f"The worker stopped {analysis.attempts} times while analysing this file, "
-                              "so it was given up. The file may be damaged in a way the decoder cannot handle.")
-            analysis.save(update_fields=["status", "finished_at", "error"])
-            progress.push(analysis)
-            return "failed: too many attempts"
-        analysis.status, analysis.progress = Analysis.Status.RUNNING, 0.0
-        analysis.started_at = timezone.now()
-        analysis.attempts = F("attempts") + 1
-        analysis.save(update_fields=["status", "progress", "started_at", "attempts"])
-    analysis.refresh_from_db()
-    progress.push(analysis)
-    return analysis
 
 
 def refuse_over_limit(analysis: Analysis) -> None:
@@ -171,11 +138,7 @@ class _Ticker:
         if now - self.last < PUSH_INTERVAL:
             return
         self.last = now
-        a = self.analysis
-        a.progress = min(0.99, done / max(total, 1))
-        if not Analysis.objects.filter(pk=a.pk, run_id=a.run_id).update(progress=a.progress):
-            raise Superseded("deleted or re-run during the analysis")
-        progress.push(a)
+        lifecycle.advance(self.analysis, done / max(total, 1))
 
 
 def _finish(analysis: Analysis, rows: List[dict], kept: Kept, frames: int, truncated) -> Analysis:
@@ -200,9 +163,7 @@ def _store(folder: str, path: Optional[str]) -> str:
 def _save_results(analysis: Analysis, rows: List[dict], stored: dict, frames_step: int, frames: int,
                   truncated) -> Analysis:
     with transaction.atomic():
-        current = Analysis.objects.select_for_update().filter(pk=analysis.pk, run_id=analysis.run_id).first()
-        if current is None:
-            raise Superseded("deleted or re-run before its results were saved")
+        current = lifecycle.current_run(analysis)
         FrameResult.objects.filter(analysis=current).delete()
         # derived columns (``top``) are not stored: exports compute them from the stored probabilities
         FrameResult.objects.bulk_create((FrameResult(analysis=current, **{c: r[c] for c in STORED_COLUMNS})
@@ -213,14 +174,7 @@ def _save_results(analysis: Analysis, rows: List[dict], stored: dict, frames_ste
         current.annotated, current.frames = stored["annotated"], stored["frames"]
         current.frames_step = frames_step if stored["frames"] else 0
         current.model_version = get_engine().version
-        current.progress, current.finished_at = 1.0, timezone.now()
-        current.notice = "" if rows else f"No faces were found in this {current.kind}."
-        if truncated is not None:
-            current.status = Analysis.Status.FAILED
-            current.error = (f"The video is truncated or damaged: decoding stopped at frame {truncated.frames_read} "
-                             f"of {current.frame_count}. The results of the frames before that are kept.")
-        else:
-            current.status, current.error = Analysis.Status.DONE, ""
+        lifecycle.settle(current, len(rows), truncated)
         current.save()
         for field, name in old.items():
             if name and name != stored[field]:
@@ -234,11 +188,3 @@ def _discard(name: str) -> None:
             default_storage.delete(name)
         except OSError:
             log.warning("could not delete %s", name, exc_info=True)
-
-
-def _fail(analysis: Analysis, message: str) -> None:
-    updated = Analysis.objects.filter(pk=analysis.pk, run_id=analysis.run_id).update(
-        status=Analysis.Status.FAILED, error=message, finished_at=timezone.now())
-    if updated:
-        analysis.refresh_from_db()
-        progress.push(analysis)

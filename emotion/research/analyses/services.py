@@ -5,7 +5,6 @@ the rule of emotion/access.py."""
 from __future__ import annotations
 
 import logging
-import uuid
 from typing import Optional
 
 from django.core.files.storage import default_storage
@@ -17,55 +16,21 @@ from emotion.web.badtext import bad_character
 from emotion.web.refusals import Refused  # noqa: F401 - services.Refused: for the callers
 
 from ..models import TITLE_LENGTH, Analysis, Study
+from . import lifecycle
 from ..studies.services import condition_named, participant_named, study_key
+from .lifecycle import QueueUnavailable, require_queue  # noqa: F401 - for the callers
 from .shares import Busy, check_jobs, count_uploads, user_probe  # noqa: F401 - Busy, count_uploads: for the callers
 from .validation import UploadRefused, inspect_upload
 
 log = logging.getLogger(__name__)
 MAX_FRAME_STEP = 1000
-QUEUE_UNAVAILABLE = "The job queue is unavailable; try again in a minute."
 MAX_TAGS, MAX_TAG_LENGTH = 20, 40
 
 
-class QueueUnavailable(Exception):
-    """The broker (Redis) cannot be reached, so no job can be queued. Nothing was stored: the page and
-    the API answer 503 with this message."""
+def _queue(analysis: Analysis, undo) -> None:
+    from ..tasks import send        # deferred: the web process needs the task module only to send
 
-    def __init__(self, message: str = QUEUE_UNAVAILABLE):
-        super().__init__(message)
-
-
-def require_queue() -> None:
-    """QueueUnavailable unless the broker answers now: checked before anything is stored, so an upload
-    made while Redis is down costs neither a row nor a file. A fresh connection, not a pooled one: a
-    pooled connection says it is connected after the server behind it has gone."""
-    from fersite.celery import app
-
-    try:
-        with app.connection_for_write(connect_timeout=2) as conn:
-            conn.ensure_connection(max_retries=0)
-    except Exception as exc:                # noqa: BLE001 - any failure to reach it means the same
-        log.warning("the job queue is unreachable: %s", exc)
-        raise QueueUnavailable() from exc
-
-
-def _enqueue(analysis: Analysis, undo) -> None:
-    """Queue the analysis' job once the row is committed (a worker that picks it up at once must find
-    it). If sending fails even so (the broker went away after require_queue), ``undo`` puts things
-    right and QueueUnavailable is raised out of the commit."""
-    from ..tasks import analyse
-
-    pk, run_id = analysis.pk, str(analysis.run_id)
-
-    def send():
-        try:
-            analyse.delay(pk, run_id)
-        except Exception as exc:            # noqa: BLE001 - kombu's OperationalError, or a socket error
-            log.warning("could not queue analysis %s: %s", pk, exc)
-            undo()
-            raise QueueUnavailable() from exc
-
-    transaction.on_commit(send)
+    lifecycle.send_on_commit(analysis, send, undo)
 
 
 def create_analysis(owner, upload: UploadedFile, title: str = "", notes: str = "",
@@ -104,7 +69,7 @@ def create_analysis(owner, upload: UploadedFile, title: str = "", notes: str = "
                 analysis.participant = participant_named(study, participant)
                 analysis.condition = condition_named(study, condition)
             analysis.save()
-            _enqueue(analysis, undo)
+            _queue(analysis, undo)
     except BaseException:
         default_storage.delete(analysis.file.name)
         raise
@@ -139,13 +104,9 @@ def rerun(analysis: Analysis, bounded: bool = True) -> Analysis:
 
     with transaction.atomic():
         analysis = Analysis.objects.select_for_update().get(pk=analysis.pk)
-        analysis.run_id = uuid.uuid4()
-        analysis.status, analysis.progress, analysis.attempts = Analysis.Status.QUEUED, 0.0, 0
-        analysis.error, analysis.notice = "", ""
-        analysis.started_at = analysis.finished_at = None
-        analysis.queued_at = timezone.now()
+        lifecycle.new_run(analysis)
         analysis.save()
-        _enqueue(analysis, undo)
+        _queue(analysis, undo)
     return analysis
 
 

@@ -13,11 +13,10 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
-from django.db.models import Q
 from django.utils import timezone
 
-from emotion.research.models import Analysis
-from emotion.research.tasks import analyse
+from emotion.research.analyses.lifecycle import lost_runs
+from emotion.research.tasks import send
 
 
 class Command(BaseCommand):
@@ -32,12 +31,11 @@ class Command(BaseCommand):
     def handle(self, *args, minutes, dry_run, **opts):
         before = timezone.now() - timedelta(minutes=minutes)
         # a running job past the time limit is dead too: the limit is below the visibility timeout
-        stuck = Analysis.objects.filter(Q(status=Analysis.Status.QUEUED, queued_at__lt=before) |
-                                        Q(status=Analysis.Status.RUNNING, started_at__lt=before))
+        stuck = lost_runs(before)
         count = 0
         for a in stuck:
             count += 1
             self.stdout.write(f"{'would queue' if dry_run else 'queued'} analysis {a.pk} ({a}, {a.status})")
             if not dry_run:
-                analyse.delay(a.pk, str(a.run_id))
+                send(a.pk, str(a.run_id))
         self.stdout.write(f"{count} stuck {'analysis' if count == 1 else 'analyses'} {'found' if dry_run else 'queued again'}")
