@@ -162,6 +162,7 @@ class Analysis(models.Model):
     fps = models.FloatField(null=True, blank=True)
     frame_count = models.PositiveIntegerField(null=True, blank=True)
     duration = models.FloatField(null=True, blank=True, help_text="seconds")
+    video_offset = models.FloatField(default=0.0, help_text="seconds a player shows before the first picture (time 0): read once, by the upload's probe")
 
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED, db_index=True)
     progress = models.FloatField(default=0.0)

@@ -43,6 +43,7 @@ class Stimulus(models.Model):
     width = models.PositiveIntegerField(null=True, blank=True)
     height = models.PositiveIntegerField(null=True, blank=True)
     duration = models.FloatField(help_text="seconds: probed for a video, chosen for an image")
+    video_offset = models.FloatField(default=0.0, help_text="seconds a player shows before the first picture (time 0): read once, by the upload's probe")
     consent_text = models.TextField(blank=True, help_text="shown to each participant before the camera starts")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                    related_name="+")

@@ -22,6 +22,12 @@ def test_videos_are_recognised_by_content(video_formats, fmt):
     assert facts.extension == f".{fmt}"
 
 
+def test_the_probe_reads_where_the_first_picture_lies_on_a_players_clock():
+    """Read once at upload, in the probe's process: the pages then never open an upload to find it."""
+    facts = inspect_upload(upload(need(CLIP)))
+    assert 0.8 < facts.offset < 0.9            # the shared clip's sound starts 0.84 s before its first picture
+
+
 def test_a_photo_named_like_a_video_is_stored_as_a_photo(image_formats):
     facts = inspect_upload(upload(image_formats["jpeg"], name="clip.mp4"))
     assert facts.kind == "image" and facts.extension == ".jpg"

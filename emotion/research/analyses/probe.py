@@ -4,7 +4,7 @@
                                      [--max-seconds S] [--memory-mb MB]
 
 prints one JSON line: the media facts (``{"ok": true, "kind", "width", "height", "fps", "frame_count",
-"duration"}``), or why the file is refused (``{"ok": false, "code", "message", ...}``, codes
+"duration", "offset"}``), or why the file is refused (``{"ok": false, "code", "message", ...}``, codes
 ``over_limit``, ``too_long``, ``unreadable``, ``memory``). Sizes are read from the headers first
 (emotion.ml.media: Pillow for images, PyAV for videos) and a file over a limit is refused before any
 pixel is decoded; only then is the file decoded the way the engine will read it (OpenCV: the whole
@@ -48,6 +48,7 @@ def cap_memory(extra_mb: float, cpu_seconds: Optional[int] = None) -> None:
 def probe(path: str, kind: str, max_image_pixels: int, max_video_pixels: int,
           max_seconds: Optional[float] = None) -> dict:
     from emotion.ml import media
+    from emotion.ml.video_out import start_offset
 
     try:
         if kind == "image":
@@ -63,7 +64,7 @@ def probe(path: str, kind: str, max_image_pixels: int, max_video_pixels: int,
                     "message": f"the video lasts {header.duration / 60:.1f} min"}
         info = media.probe_video(path, max_video_pixels)
         return {"ok": True, "kind": "video", "width": info.width, "height": info.height, "fps": info.fps,
-                "frame_count": info.frame_count, "duration": info.duration}
+                "frame_count": info.frame_count, "duration": info.duration, "offset": start_offset(path)}
     except media.OverLimitError as exc:
         return {"ok": False, "code": "over_limit", "message": _without_path(str(exc)),
                 "width": exc.width, "height": exc.height, "limit": exc.limit}

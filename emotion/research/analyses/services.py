@@ -56,6 +56,7 @@ def create_analysis(owner, upload: UploadedFile, title: str = "", notes: str = "
         owner=owner, title=title.strip()[:TITLE_LENGTH], notes=notes, kind=facts.kind, media_format=facts.media_format,
         original_name=(upload.name or "upload")[-255:], size_bytes=upload.size, frame_step=step,
         width=facts.width, height=facts.height, fps=facts.fps, frame_count=facts.frame_count, duration=facts.duration,
+        video_offset=facts.offset,
     )
     analysis.file.save(f"upload{facts.extension}", upload, save=False)
 

@@ -44,6 +44,7 @@ class MediaFacts:
     fps: Optional[float] = None
     frame_count: Optional[int] = None
     duration: Optional[float] = None
+    offset: float = 0.0             # seconds a player shows before the first picture (emotion/ml/video_out.py)
     extension: str = field(init=False)
 
     def __post_init__(self):
@@ -148,7 +149,8 @@ def inspect_upload(upload: UploadedFile) -> MediaFacts:
     if kind == "image":
         return MediaFacts("image", fmt, width=answer["width"], height=answer["height"])
     facts = MediaFacts("video", fmt, width=answer["width"], height=answer["height"], fps=round(answer["fps"], 3),
-                       frame_count=answer["frame_count"], duration=round(answer["duration"], 3))
+                       frame_count=answer["frame_count"], duration=round(answer["duration"], 3),
+                       offset=round(answer.get("offset", 0.0), 4))
     if facts.duration > settings.FER_MAX_VIDEO_SECONDS:
         raise UploadRefused(_too_long(facts.duration))
     return facts

@@ -23,7 +23,6 @@ from ..exports.analysis import csv_response, download_name
 from ..models import Analysis, Role
 from ..stats.statistics import NoBaseline, baseline_of
 from . import services
-from .player import video_offset
 from .runner import refuse_over_limit
 from .summary import faces_to_choose
 from .upload_views import upload, upload_limits
@@ -76,7 +75,7 @@ def analysis_detail(request, pk: int):
     except NoBaseline:
         baseline = None
     return render(request, "research/detail.html", {"a": analysis, "faces": faces, "lanes_height": lanes_height,
-                                                    "video_offset": video_offset(analysis), "baseline": baseline,
+                                                    "video_offset": analysis.video_offset, "baseline": baseline,
                                                     **edit_context(request, analysis)})
 
 

@@ -61,7 +61,8 @@ def create_stimulus(user, study: Study, upload: UploadedFile, title: str = "", c
     stimulus = Stimulus(study=study, title=title, consent_text=consent_text, kind=facts.kind, created_by=user,
                         media_format=facts.media_format, original_name=(upload.name or "stimulus")[-255:],
                         size_bytes=upload.size, width=facts.width, height=facts.height,
-                        duration=facts.duration if facts.kind == Stimulus.Kind.VIDEO else seconds)
+                        duration=facts.duration if facts.kind == Stimulus.Kind.VIDEO else seconds,
+                        video_offset=facts.offset)
     stimulus.file.save(f"stimulus{facts.extension}", upload, save=False)
     try:
         stimulus.save()

@@ -18,7 +18,6 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from emotion.access import visible_studies
-from emotion.research.analyses.player import video_offset
 from emotion.research.analyses.shares import Busy
 from emotion.research.analyses.validation import MIME, MediaFacts, UploadRefused, refuse_oversized_request
 from emotion.research.studies.views import _denied, study_page
@@ -54,7 +53,7 @@ def changing(view):
 def stimulus_data(stimulus: Stimulus) -> dict:
     """What the page's scripts (and the time course drawn under the markers) read from
     #stimulus-data. ``offset``: seconds on the video's clock before its first picture, stimulus time 0."""
-    return {"id": stimulus.pk, "kind": stimulus.kind, "duration": stimulus.duration, "offset": video_offset(stimulus),
+    return {"id": stimulus.pk, "kind": stimulus.kind, "duration": stimulus.duration, "offset": stimulus.video_offset,
             "markers": [{"name": m.name, "start": m.start, "end": m.end} for m in stimulus.markers.all()]}
 
 

@@ -13,7 +13,6 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 
-from emotion.research.analyses.player import video_offset
 from emotion.research.analyses.validation import MIME
 from emotion.research.models import CODE_LENGTH
 from emotion.web.streaming import stream_file
@@ -42,7 +41,7 @@ def take(request, key: str):
     return _private(render(request, "stimuli/participant.html", {
         "stimulus": stimulus, "needs_code": link.participant_id is None, "code_length": CODE_LENGTH,
         "config": {"wsPath": f"/ws/stimuli/take/{key}/", "mediaUrl": media, "kind": stimulus.kind,
-                   "duration": stimulus.duration, "offset": video_offset(stimulus), "needsCode": link.participant_id is None,
+                   "duration": stimulus.duration, "offset": stimulus.video_offset, "needsCode": link.participant_id is None,
                    "codeLength": CODE_LENGTH, "fps": FRAMES_PER_SECOND, "frameWidth": FRAME_WIDTH,
                    "maxFrameBytes": settings.FER_LIVE_MAX_FRAME_BYTES},
     }))
