@@ -9,6 +9,7 @@ import pytest
 
 from emotion.ml import EMOTIONS
 from emotion.research.models import Analysis, Participant
+from emotion.stimuli.course.data import readings
 from emotion.stimuli.models import Recording, RecordingFrame, StimulusLink
 from tests.research.conftest import api_for
 from tests.research.study_data import add_result, make_analysis
@@ -99,7 +100,8 @@ def test_an_uploaded_analysis_is_attached_with_an_offset_for_its_participant(set
     study = stimulus.study
     p5 = Participant.objects.create(study=study, code="P05")
     lab = make_analysis(users["owner"], study, p5, title="lab session")
-    # frames at 0.0 ... 0.5 s of the video; two faces on frame 3, the larger one followed
+    # frames at 0.0 ... 0.5 s of the video; on frame 3 a passer-by, larger than the participant for that
+    # frame: the participant's face (the main one, seen throughout) is followed, not the largest
     for frame in range(6):
         add_result(lab, frame, {"neutral": 1.0})
     add_result(lab, 3, {"happy": 1.0}, face_id=2, box=(100, 0, 90, 90))
@@ -111,7 +113,12 @@ def test_an_uploaded_analysis_is_attached_with_an_offset_for_its_participant(set
     assert (rec.source, rec.analysis, rec.participant, rec.offset) == ("upload", lab, p5, 0.2)
     frames = api["viewer"].get(f"{url}{rec.pk}/frames.json").json()["frames"]
     assert [f["time"] for f in frames] == [0.0, 0.1, 0.2, 0.3]        # stimulus time = video time - offset
-    assert [f["top"] for f in frames] == ["neutral", "happy", "neutral", "neutral"]
+    assert [f["top"] for f in frames] == ["neutral"] * 4
+    # the time course reads the same face at the same times
+    reading = readings([rec])[0]
+    shown = [i for i, t in enumerate(reading.times) if 0 <= t <= stimulus.duration]
+    assert [round(float(reading.times[i]), 4) for i in shown] == [f["time"] for f in frames]
+    assert all(EMOTIONS[int(reading.probs[i].argmax())] == "neutral" for i in shown)
 
     again = api["editor"].post(url, {"analysis": lab.pk, "offset": 0}, format="json")
     assert again.status_code == 400 and "already" in str(again.json())

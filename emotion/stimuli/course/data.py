@@ -2,8 +2,8 @@
 stimulus' time axis, the grouping asked for and the participants' baselines, handed to timecourse.py.
 
 - A remote recording's frames are already in stimulus time. An uploaded one's are its analysis'
-  results of the main face (most reliable frames, then most frames, as the timeline page opens on:
-  research/summary.faces_to_choose), at their time minus the recording's offset.
+  results of the participant's face (sessions/recordings.participant_face, as its export reads them),
+  at their time minus the recording's offset.
 - Only finished recordings count (state done; an upload's analysis done too); how many others the
   stimulus has is said beside the figures.
 - Access follows the stimulus' study (emotion/access.py): owner, editors and viewers; anyone else gets
@@ -13,17 +13,16 @@ stimulus' time axis, the grouping asked for and the participants' baselines, han
 from __future__ import annotations
 
 import numpy as np
-from django.db.models import Count
 
 from emotion.access import visible_analyses
 from emotion.ml.labels import EMOTIONS
-from emotion.research.analyses.summary import faces_to_choose
 from emotion.research.models import Analysis, FrameResult, Variable
-from emotion.research.stats.statistics import USED, baselines
+from emotion.research.stats.statistics import baselines
 from emotion.research.stats.study_inference import BadOption
 from emotion.research.studies.variables import number, values_by_participant
 
 from ..models import Recording, RecordingFrame, Stimulus
+from ..sessions.recordings import participant_face
 from .timecourse import BIN_DEFAULT, Grouping, Prepared, Reading, check_bin
 
 FRAME_FIELDS = ("time", *EMOTIONS, "reliable")
@@ -46,14 +45,6 @@ def _arrays(rows: list, offset: float = 0.0) -> tuple:
     return table[:, 0] - offset, table[:, 1:], [r[-1] for r in rows]
 
 
-def main_face(analysis: Analysis):
-    """The face the timeline page opens on, from the stored results (their counts, not the summary's)."""
-    per_face = list(FrameResult.objects.filter(analysis=analysis).order_by().values("face_id").annotate(
-        frames=Count("id"), reliable_frames=Count("id", filter=USED)))
-    faces = faces_to_choose({"per_face": per_face, "frames_analysed": 0})
-    return faces[0]["face_id"] if faces else None
-
-
 def readings(recordings: list) -> list:
     remote = [r for r in recordings if r.source == Recording.Source.REMOTE]
     frames: dict = {r.pk: [] for r in remote}
@@ -65,7 +56,7 @@ def readings(recordings: list) -> list:
         if r.source == Recording.Source.REMOTE:
             times, probs, reliable = _arrays(frames[r.pk])
         else:
-            face = main_face(r.analysis)
+            face = participant_face(r.analysis)
             rows = list(FrameResult.objects.filter(analysis=r.analysis, face_id=face).order_by("frame")
                         .values_list(*FRAME_FIELDS)) if face is not None else []
             times, probs, reliable = _arrays(rows, r.offset)

@@ -1,6 +1,7 @@
 """A recording's frames on the stimulus' time axis, as CSV or JSON: one row per analysed frame of the
 followed face. A remote session's rows are its RecordingFrames; an uploaded recording's are read from
-its analysis (the largest face of each frame, its time minus the offset, within the stimulus)."""
+its analysis (the participant's face, recordings.participant_face, its time minus the offset, within
+the stimulus): the same face the time course reads."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from emotion.research.models import FrameResult
 from emotion.web.streaming import stream
 
 from ..models import Recording, RecordingFrame
+from .recordings import participant_face
 
 QUALITY = ("confidence", "reliable", "face_size", "sharpness", "brightness", "noise")
 COLUMNS = ("time", *EMOTIONS, "top", "dominant", *QUALITY)
@@ -34,22 +36,16 @@ def rows(rec: Recording) -> Iterator[dict]:
 
 
 def _upload_rows(rec: Recording) -> Iterator[dict]:
-    """The followed (largest) face of each analysed frame, as a remote session keeps it."""
-    fields = ["frame", "time", "w", "h", *EMOTIONS, "dominant", *QUALITY]
+    """The participant's face in each analysed frame where it was found, as a remote session keeps it."""
+    face = participant_face(rec.analysis)
+    if face is None:
+        return
+    fields = ["time", *EMOTIONS, "dominant", *QUALITY]
     start, end = rec.offset, rec.offset + rec.stimulus.duration
-    qs = (FrameResult.objects.filter(analysis_id=rec.analysis_id, time__gte=start, time__lte=end)
-          .order_by("frame", "face_id").values_list(*fields))
-    best, frame = None, None
+    qs = (FrameResult.objects.filter(analysis_id=rec.analysis_id, face_id=face, time__gte=start, time__lte=end)
+          .order_by("frame").values_list(*fields))
     for values in qs.iterator(chunk_size=CHUNK):
-        row = dict(zip(fields, values))
-        if row["frame"] != frame:
-            if best is not None:
-                yield _on_axis(best, rec.offset)
-            best, frame = row, row["frame"]
-        elif row["w"] * row["h"] > best["w"] * best["h"]:
-            best = row
-    if best is not None:
-        yield _on_axis(best, rec.offset)
+        yield _on_axis(dict(zip(fields, values)), rec.offset)
 
 
 def _on_axis(row: dict, offset: float) -> dict:

@@ -1,5 +1,7 @@
 """The researcher's side of a stimulus' recordings: who reaches a stimulus, attaching a study's uploaded
 analysis with an offset, deleting a recording, and each recording as the pages and the API list it.
+In an attached upload, the participant is its main face (participant_face): the exports and the time
+course both read that face.
 
 Access is the study's (emotion/access.py): its members see a stimulus, its links and recordings; making
 links, attaching and deleting take the "edit" right (editor or owner); anyone else gets a 404.
@@ -13,12 +15,24 @@ from typing import Optional
 from django.db.models import Count
 from django.shortcuts import get_object_or_404
 
-from emotion.research.models import Analysis
+from emotion.research.analyses.summary import faces_to_choose
+from emotion.research.models import Analysis, FrameResult
+from emotion.research.stats.statistics import USED
 from emotion.web.refusals import Refused
 
 from ..models import Recording, Stimulus
 
 MAX_OFFSET_SECONDS = 24 * 3600
+
+
+def participant_face(analysis: Analysis) -> Optional[int]:
+    """The face of an attached upload that is the participant: the one the timeline page opens on (most
+    reliable frames, then most frames: research/analyses/summary.faces_to_choose), counted from the
+    stored results. One tracked person throughout, not whichever face is largest in a frame."""
+    per_face = list(FrameResult.objects.filter(analysis=analysis).order_by().values("face_id").annotate(
+        frames=Count("id"), reliable_frames=Count("id", filter=USED)))
+    faces = faces_to_choose({"per_face": per_face, "frames_analysed": 0})
+    return faces[0]["face_id"] if faces else None
 
 
 def listed(stimulus: Stimulus):
