@@ -51,37 +51,25 @@
   }
 
   // --- the camera and the frames -----------------------------------------------------------------
-  async function openCamera() {
-    if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
-      throw new Error("this browser offers no camera here (the page needs HTTPS)");
-    }
-    camera = await navigator.mediaDevices.getUserMedia({ video: { width: { ideal: 640 } }, audio: false });
-    camVideo.srcObject = camera;
-    await camVideo.play().catch(() => {});
-  }
   function closeCamera() {
     clearInterval(timer);
-    if (camera) camera.getTracks().forEach((t) => t.stop());
+    ferCamera.close(camera);
     camera = null;
   }
 
   function tick() {
     // an image's time is up whatever the camera does (a video says so itself: "ended")
     if (phase === "playing" && !isVideo && stimulusTime() >= cfg.duration) return finish();
-    if (!ws || ws.readyState !== WebSocket.OPEN || camVideo.readyState < 2 || !camVideo.videoWidth) return;
+    if (!ws || ws.readyState !== WebSocket.OPEN || !ferCamera.ready(camVideo)) return;
     if (phase === "playing") {
       if (!running()) return;
       lastT = stimulusTime();
     } else if (phase !== "check") return;
     if (inFlight && performance.now() - lastSentAt < GIVE_UP_MS) { stats.dropped++; return; }
     const t = phase === "playing" ? lastT : 0;          // the moment this very frame was grabbed
-    const w = Math.min(cfg.frameWidth, camVideo.videoWidth);
-    const h = Math.round(w * camVideo.videoHeight / camVideo.videoWidth);
-    if (grab.width !== w || grab.height !== h) { grab.width = w; grab.height = h; }
-    grab.getContext("2d").drawImage(camVideo, 0, 0, w, h);
     inFlight = 1; lastSentAt = performance.now();
     const socket = ws, grabbedIn = phase;
-    grab.toBlob((blob) => {
+    ferCamera.grab(camVideo, grab, cfg.frameWidth, JPEG_QUALITY, (blob) => {
       // a frame grabbed for the check must not arrive as data, nor one of the stimulus after its end
       if (!blob || blob.size > cfg.maxFrameBytes || socket !== ws || socket.readyState !== WebSocket.OPEN ||
           phase !== grabbedIn) {
@@ -94,7 +82,7 @@
         if (socket === ws && socket.readyState === WebSocket.OPEN && phase === grabbedIn) socket.send(out.buffer);
         else inFlight = 0;
       });
-    }, "image/jpeg", JPEG_QUALITY);
+    });
   }
 
   // --- replies ------------------------------------------------------------------------------------
@@ -183,11 +171,9 @@
     phase = "check";
     show("check");
     try {
-      await openCamera();
+      camera = await ferCamera.open(camVideo);
     } catch (err) {
-      $("take-check-status").textContent = "The camera could not be started: " +
-        (err && err.message ? err.message : err) +
-        ". Allow the camera for this page, then reload it.";
+      $("take-check-status").textContent = ferCamera.message(err, "reload this page.");
       $("take-check-status").className = "take-check-status bad";
       return;
     }

@@ -95,35 +95,15 @@
   }
 
   // --- camera -------------------------------------------------------------------------------------
-  function cameraMessage(err) {
-    switch (err && err.name) {
-      case "NotAllowedError": case "SecurityError":
-        return "Camera access was refused. Allow the camera for this site in the browser, then press Start again.";
-      case "NotFoundError": case "OverconstrainedError":
-        return "No camera was found. Plug one in, then press Start again.";
-      case "NotReadableError": case "AbortError":
-        return "The camera could not be read; another application may be using it.";
-      default:
-        return "The camera could not be started: " + (err && err.message ? err.message : err);
-    }
-  }
-
-  async function openCamera() {
-    if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
-      throw { name: "Unsupported", message: "this browser offers no camera here (the page needs HTTPS or localhost)" };
-    }
-    const media = await navigator.mediaDevices.getUserMedia({ video: { width: { ideal: 640 } }, audio: false });
-    media.getVideoTracks().forEach((t) => t.addEventListener("ended", () => {
+  function openCamera() {
+    return ferCamera.open(video, () => {
       if (running) { stop(); setStatus("The camera stopped (unplugged, or taken by another application).", "bad"); }
-    }));
-    video.srcObject = media;
-    await video.play().catch(() => {});
-    return media;
+    });
   }
 
   // --- sending frames -----------------------------------------------------------------------------
   function tick() {
-    if (!ws || ws.readyState !== WebSocket.OPEN || !limits || video.readyState < 2 || !video.videoWidth) return;
+    if (!ws || ws.readyState !== WebSocket.OPEN || !limits || !ferCamera.ready(video)) return;
     if (inFlight >= MAX_IN_FLIGHT) {
       // a reply that never comes (lost, unreadable) must not stop the stream: give up on it after 3 s
       let oldest = null;
@@ -131,13 +111,9 @@
       if (oldest !== null && performance.now() - sentAt.get(oldest).t > 3000) { settle(oldest); }
       else { stats.dropped++; showStats(); return; }
     }
-    const w = Math.min(parseInt(widthSelect.value, 10) || 640, video.videoWidth);
-    const h = Math.round(w * video.videoHeight / video.videoWidth);
-    if (grab.width !== w || grab.height !== h) { grab.width = w; grab.height = h; }
-    grab.getContext("2d").drawImage(video, 0, 0, w, h);
     inFlight++;                                   // encoding counts: it is a frame on its way
     const socket = ws;
-    grab.toBlob((blob) => {
+    ferCamera.grab(video, grab, parseInt(widthSelect.value, 10) || 640, JPEG_QUALITY, (blob, w, h) => {
       const release = () => { if (socket === ws) inFlight = Math.max(0, inFlight - 1); };
       if (!blob || socket !== ws || socket.readyState !== WebSocket.OPEN) { release(); return; }
       if (blob.size > limits.max_frame_bytes) { release(); stats.dropped++; return; }
@@ -146,7 +122,7 @@
         sentAt.set(sent++, { t: performance.now(), w, h });
         socket.send(buf);
       });
-    }, "image/jpeg", JPEG_QUALITY);
+    });
   }
 
   function restartTimer() {
@@ -288,7 +264,7 @@
     try {
       camera = await openCamera();
     } catch (err) {
-      setStatus(cameraMessage(err), "bad");
+      setStatus(ferCamera.message(err, "press Start again."), "bad");
       startBtn.disabled = false;
       return;
     } finally {
@@ -329,7 +305,7 @@
     clearInterval(timer);
     clearTimeout(retryTimer);
     setButtons();
-    if (camera) camera.getTracks().forEach((t) => t.stop());
+    ferCamera.close(camera);
     camera = null;
     lastFaces = [];
     drawOverlay();                           // no boxes left over a stopped camera
