@@ -32,6 +32,14 @@ def test_a_marker_out_of_its_stimulus_is_refused_naming_the_field(video, name, s
     assert not EventMarker.objects.exists()
 
 
+def test_a_change_of_a_field_a_marker_does_not_have_is_refused_naming_it(video):
+    marker = markers.add(video, "logo", 1, 2)
+    with pytest.raises(markers.MarkerRefused, match="These cannot be changed: colour."):
+        markers.change(marker, end=3, colour="red")
+    marker.refresh_from_db()
+    assert (marker.start, marker.end) == (1, 2)
+
+
 def test_the_span_may_be_an_instant_and_reach_the_end(video):
     markers.add(video, "cut", "4", "4")
     markers.add(video, " whole ", 0, video.duration)

@@ -85,7 +85,11 @@ def add(stimulus: Stimulus, name, start, end) -> EventMarker:
 
 
 def change(marker: EventMarker, **fields) -> EventMarker:
-    """Change some of name, start and end (the others kept), checked as a whole."""
+    """Change some of name, start and end (the others kept), checked as a whole; any other field is
+    refused, naming it (ignoring it would look like success)."""
+    unknown = set(fields) - set(COLUMNS)
+    if unknown:
+        raise MarkerRefused(f"These cannot be changed: {', '.join(sorted(unknown))}.")
     values = {f: fields.get(f, getattr(marker, f)) for f in COLUMNS}
     for field, value in checked(marker.stimulus, **values).items():
         setattr(marker, field, value)
