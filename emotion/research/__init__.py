@@ -1,1 +1,1 @@
-"""Research uploads: images and videos analysed by Celery workers into per-frame, per-face timelines."""
+"""Research: uploads analysed by Celery workers into per-face timelines, the studies they belong to, statistics, exports, API."""
