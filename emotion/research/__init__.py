@@ -1,1 +1,1 @@
-"""Research: uploads analysed by Celery workers into per-face timelines, the studies they belong to, statistics, exports, API."""
+"""Research: uploads analysed into per-face timelines, their studies, statistics, exports and the API."""

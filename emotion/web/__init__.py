@@ -1,1 +1,1 @@
-"""Web plumbing every app shares, importing no feature app: middleware, refusals, streamed downloads, health and metrics registries."""
+"""Web plumbing every app shares, naming no feature app: middleware, refusals, streaming, health, metrics."""
