@@ -168,13 +168,18 @@ def summarize(results, n, fps, seconds, daphne_cpu, client_cpu):
     }
 
 
+ISA_CAPS = ("ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA", "OPENCV_CPU_DISABLE", "FER_BF16")
+
+
 def machine() -> dict:
     """The CPU (its model, and whether it has AVX-512 BF16, which the engine's bf16 path needs)."""
     cpuinfo = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
     model = next((line.split(":", 1)[1].strip() for line in cpuinfo.splitlines() if line.startswith("model name")),
                  platform.processor())
+    # instruction sets capped for the run (ISA_CAPS): how a CPU without AVX-512 is stood in for on one with it
+    caps = {name: os.environ[name] for name in ISA_CAPS if name in os.environ}
     return {"cpus": os.cpu_count(), "cpu": model, "avx512_bf16": "avx512_bf16" in cpuinfo,
-            "python": platform.python_version(), "platform": platform.platform()}
+            "python": platform.python_version(), "platform": platform.platform(), **({"isa_caps": caps} if caps else {})}
 
 
 def also_running(skip: set, n: int = 4) -> list:
