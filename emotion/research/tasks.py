@@ -1,6 +1,7 @@
 """Celery tasks. acks_late with reject_on_worker_lost (settings) puts a job back on the queue when the
 worker running it dies; run_analysis is idempotent, so the second delivery finishes the job once.
-Every sending of a job goes through ``send`` and FairTask, which gives it its owner's fair-share priority (emotion/research/analyses/shares.py)."""
+Every job is sent by ``send``, through FairTask, which gives it its owner's fair-share priority
+(emotion/research/analyses/shares.py)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from .analyses import liveness, shares
 from .analyses.runner import run_analysis
 
 log = logging.getLogger(__name__)
+
 
 def send(analysis_id: int, run_id: str) -> None:
     """Queue one run of an analysis: the only place a job is sent (an upload, a re-run, and the requeues

@@ -2,10 +2,10 @@
 // in analysis time, the time of the chart's x axis.
 //
 // A browser's clock (video.currentTime) starts at the container's first timestamp, which in some clips
-// is the sound's, some way before the first picture: the server reads that offset from the file
-// (data-offset, research/analyses/player.py) and both videos share it (emotion/ml/video_out.py keeps the
-// original's timing). With a frame step N the frame analysed for a time is the last multiple of N
-// at or before it: the frame the annotated video shows then.
+// is the sound's, some way before the first picture: the upload's probe reads that offset from the
+// file once (data-offset, Analysis.video_offset) and both videos share it (emotion/ml/video_out.py
+// keeps the original's timing). With a frame step N the frame analysed for a time is the last
+// multiple of N at or before it: the frame the annotated video shows then.
 window.ferPlayer = function (box) {
   const video = box.querySelector("video");
   const offset = Number(box.dataset.offset) || 0;

@@ -60,13 +60,14 @@ def run_analysis(analysis_id: int, run_id: str) -> str:
         lifecycle.fail(analysis, "The file cannot be analysed: " + without_path(str(exc)))
         return "failed: unreadable media"
     except SoftTimeLimitExceeded:
-        lifecycle.fail(analysis, f"The analysis took longer than the limit of {settings.CELERY_TASK_SOFT_TIME_LIMIT} s. "
-                        "Re-run it with a larger frame step.")
+        limit = settings.CELERY_TASK_SOFT_TIME_LIMIT
+        lifecycle.fail(analysis, f"The analysis took longer than the limit of {limit} s. "
+                                 "Re-run it with a larger frame step.")
         return "failed: time limit"
     except Exception as exc:     # noqa: BLE001 - the worker keeps serving; the reason is kept
         log.exception("analysis %s failed", analysis_id)
         lifecycle.fail(analysis, f"The analysis stopped on an internal error ({exc.__class__.__name__}). "
-                        "It has been logged; re-run it to try again.")
+                                 "It has been logged; re-run it to try again.")
         return "failed: internal error"
 
 

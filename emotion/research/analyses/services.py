@@ -16,8 +16,8 @@ from emotion.web.badtext import bad_character
 from emotion.web.refusals import Refused  # noqa: F401 - services.Refused: for the callers
 
 from ..models import TITLE_LENGTH, Analysis, Study
-from . import lifecycle
 from ..studies.services import condition_named, participant_named, study_key
+from . import lifecycle
 from .lifecycle import QueueUnavailable, require_queue  # noqa: F401 - for the callers
 from .shares import Busy, check_jobs, count_uploads, user_probe  # noqa: F401 - Busy, count_uploads: for the callers
 from .validation import UploadRefused, inspect_upload
@@ -117,7 +117,6 @@ def delete_analysis(analysis: Analysis) -> None:
     with transaction.atomic():
         analysis.delete()
         transaction.on_commit(lambda: [default_storage.delete(n) for n in names])
-
 
 
 def clean_tags(value) -> list:

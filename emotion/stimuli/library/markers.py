@@ -1,5 +1,5 @@
 """Event markers: named spans of a stimulus, in seconds of stimulus time (0 at the first picture of a
-video, as for analyses: research/analyses/player.py).
+video, as for analyses: its offset on a player's clock is Stimulus.video_offset).
 
 One rule for every way in (the stimulus page's forms, the API, the CSV): a name of 1 to
 MARKER_NAME_LENGTH characters, and 0 <= start <= end <= the stimulus' duration. The CSV
