@@ -36,8 +36,24 @@ def sha256(path: Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
-def make(checkpoint: Path, data: str, name: str, out_dir: Path = SOFT_TARGET_DIR, command: str = "") -> dict:
+def last_epoch(checkpoint: Path):
+    """The run's model at its last finished epoch: the weight average when the run kept one.
+
+    A teacher started from a family member's weights scores best on PublicTest in its first epochs,
+    while it still is that member; its last epoch is the one that makes other mistakes."""
     model, meta = load_checkpoint(checkpoint)
+    resume = torch.load(Path(checkpoint).with_name("stage1_last.pt"), map_location="cpu", weights_only=True)
+    if resume.get("average"):
+        cnn = {k[len("module."):]: v for k, v in resume["average"].items() if k.startswith("module.")}
+    else:
+        cnn = {k[len("cnn."):]: v for k, v in resume["model"].items() if k.startswith("cnn.")}
+    model.cnn.load_state_dict(cnn)
+    return model, {**meta, "epoch": resume["epoch"] + 1}          # epochs finished (the file counts from 0)
+
+
+def make(checkpoint: Path, data: str, name: str, out_dir: Path = SOFT_TARGET_DIR, command: str = "",
+         last: bool = False) -> dict:
+    model, meta = last_epoch(checkpoint) if last else load_checkpoint(checkpoint)
     model = model.to(memory_format=torch.channels_last)
     splits = load_splits(data)
     arrays, scores = {}, {}
@@ -51,7 +67,8 @@ def make(checkpoint: Path, data: str, name: str, out_dir: Path = SOFT_TARGET_DIR
     npz = out_dir / f"{name}.npz"
     np.savez_compressed(npz, **arrays)
     record = {"name": name, "file": npz.name, "sha256": sha256(npz), "checkpoint": str(checkpoint),
-              "checkpoint_sha256": sha256(checkpoint), "norm": meta["norm"], "model_config": model.cfg.to_dict(),
+              "checkpoint_sha256": sha256(checkpoint), "epoch": "last" if last else "best", "norm": meta["norm"],
+              "model_config": model.cfg.to_dict(),
               "what": "mirror-averaged CNN logits, float16, no output bias; rows follow load_fer2013's order",
               "scores": scores, "command": command}
     (out_dir / f"{name}.json").write_text(json.dumps(record, indent=1) + "\n")
@@ -90,9 +107,11 @@ def main(argv=None) -> None:
     p.add_argument("--checkpoint", required=True, type=Path)
     p.add_argument("--name", required=True, help="file name of the targets (no extension)")
     p.add_argument("--out", type=Path, default=SOFT_TARGET_DIR)
+    p.add_argument("--last", action="store_true",
+                   help="read the run's last epoch (stage1_last.pt beside the checkpoint), not its best one")
     args = p.parse_args(argv)
     command = "python -m emotion.training.soft_targets " + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:]))
-    record = make(args.checkpoint, args.data, args.name, args.out, command)
+    record = make(args.checkpoint, args.data, args.name, args.out, command, args.last)
     print(json.dumps(record["scores"]))
 
 

@@ -81,14 +81,19 @@ def with_cnn(model: EmotionNet, cnn: torch.nn.Module) -> EmotionNet:
 
 
 def start_from(model: EmotionNet, cfg: Stage1Config) -> None:
-    """Load the CNN weights of ``cfg.init``, refused unless its CNN and faces match this run's."""
+    """Load the CNN weights of ``cfg.init``, refused unless its CNN matches this run's.
+
+    Another lighting normalisation is allowed: a teacher that reads faces another way makes other
+    mistakes than its parent (what an ensemble needs), and starting from trained weights is far
+    cheaper on a CPU than starting from scratch."""
     if not Path(cfg.init).exists():
         raise FileNotFoundError(f"no checkpoint to start from at {cfg.init}")
     src, meta = load_checkpoint(cfg.init)
     cnn_fields = ("widths", "convs_per_stage", "feature_dim", "num_classes")
-    if any(list(plain([getattr(src.cfg, k)])) != list(plain([getattr(model.cfg, k)])) for k in cnn_fields) \
-            or meta.get("norm") != cfg.norm:
-        raise ValueError(f"{cfg.init} has another CNN or normalisation than this run: --init continues the same model")
+    if any(list(plain([getattr(src.cfg, k)])) != list(plain([getattr(model.cfg, k)])) for k in cnn_fields):
+        raise ValueError(f"{cfg.init} has another CNN than this run: --init continues the same network")
+    if meta.get("norm") != cfg.norm:
+        log.info("starting from %s, trained on %s faces, to read %s faces", cfg.init, meta.get("norm"), cfg.norm)
     model.cnn.load_state_dict(src.cnn.state_dict())
 
 

@@ -107,5 +107,13 @@ def test_continued_training_starts_from_the_given_weights_and_refuses_another_cn
                         threads=1)
     assert abs(cont["best_public_acc"] - meta["public_acc"]) < 0.03        # where the teacher was, not at chance
     wider = replace(TEACHER, init=str(teacher), model={**TINY, "widths": (8, 16, 16, 64)})
-    with pytest.raises(ValueError, match="continues the same model"):
+    with pytest.raises(ValueError, match="continues the same network"):
         train_stage1(wider, str(need(FER_ZIP)), tmp_path / "w", threads=1)
+    # the same network may learn to read faces normalised another way (a teacher of other mistakes)
+    other = train_stage1(replace(TEACHER, epochs=1, lr=1e-6, init=str(teacher), norm="none"), str(need(FER_ZIP)),
+                         tmp_path / "n", threads=1)
+    started, other_meta = load_checkpoint(tmp_path / "n" / "stage1_best.pt")
+    parent = load_checkpoint(teacher)[0].cnn.state_dict()
+    assert other_meta["norm"] == "none" and other["finished"]
+    learned = [k for k in parent if k.endswith("weight")]
+    assert learned and all(torch.allclose(started.cnn.state_dict()[k], parent[k], atol=1e-4) for k in learned)

@@ -174,6 +174,11 @@ def test_a_robust_run_with_stored_targets_resumes_to_the_same_state(tmp_path):
     b = torch.load(tmp_path / "cut" / "stage1_last.pt", weights_only=True)
     for name, value in a["model"].items():
         assert torch.equal(value, b["model"][name]), name
+    # a teacher's targets may be read from its last epoch's weight average rather than its best epoch
+    last, meta = soft_targets.last_epoch(tmp_path / "whole" / "stage1_best.pt")
+    assert meta["epoch"] == 3
+    for name, value in last.cnn.state_dict().items():
+        assert torch.equal(value, a["average"]["module." + name]), name
 
 
 def test_contradicting_robust_options_are_refused(tmp_path):
