@@ -26,6 +26,12 @@ from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from emotion.ml.checkpoint import load_checkpoint
 
 
+def averaged(logits: torch.Tensor, temperature: float) -> torch.Tensor:
+    """(K, B, C) logits of K teachers -> (B, C): each teacher's softmax at ``temperature``, averaged.
+    What a student learns, whether its teachers run live or were stored (soft_targets.py)."""
+    return (logits / temperature).softmax(-1).mean(0)
+
+
 class Teachers:
     """Frozen CNNs whose averaged, temperature-softened probabilities are a student's soft targets."""
 
@@ -43,8 +49,7 @@ class Teachers:
     @torch.no_grad()
     def probs(self, x: torch.Tensor, temperature: float) -> torch.Tensor:
         """(B, 1, 48, 48) standardised faces -> (B, C) averaged soft targets at ``temperature``."""
-        out = [(m.frames(x)[1] / temperature).softmax(-1) for m in self.models]
-        return torch.stack(out).mean(0)
+        return averaged(torch.stack([m.frames(x)[1] for m in self.models]), temperature)
 
 
 def mix_batch(x: torch.Tensor, targets: torch.Tensor, g: torch.Generator, alpha: float, cutmix: float):

@@ -25,6 +25,7 @@ import numpy as np
 import torch
 
 from emotion.ml.checkpoint import load_checkpoint
+from .distill import averaged, weight_average
 from .metrics import classification_report
 from .train_common import load_splits, predict_logits, prepare
 
@@ -43,11 +44,11 @@ def last_epoch(checkpoint: Path):
     while it still is that member; its last epoch is the one that makes other mistakes."""
     model, meta = load_checkpoint(checkpoint)
     resume = torch.load(Path(checkpoint).with_name("stage1_last.pt"), map_location="cpu", weights_only=True)
-    if resume.get("average"):
-        cnn = {k[len("module."):]: v for k, v in resume["average"].items() if k.startswith("module.")}
-    else:
-        cnn = {k[len("cnn."):]: v for k, v in resume["model"].items() if k.startswith("cnn.")}
-    model.cnn.load_state_dict(cnn)
+    model.load_state_dict(resume["model"])
+    if resume.get("average"):                      # restored as the run itself restores it on resume
+        average = weight_average(model.cnn, resume["config"]["ema_decay"])
+        average.load_state_dict(resume["average"])
+        model.cnn = average.module
     return model, {**meta, "epoch": resume["epoch"] + 1}          # epochs finished (the file counts from 0)
 
 
@@ -98,7 +99,7 @@ class SoftTargets:
 
     def probs(self, idx: torch.Tensor, temperature: float) -> torch.Tensor:
         """(B,) face indices -> (B, C) targets: each teacher's softmax at ``temperature``, averaged."""
-        return (self.logits[:, idx] / temperature).softmax(-1).mean(0)
+        return averaged(self.logits[:, idx], temperature)
 
 
 def main(argv=None) -> None:

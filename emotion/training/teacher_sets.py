@@ -19,6 +19,7 @@ from typing import List, Sequence
 import numpy as np
 import torch
 
+from .distill import averaged
 from .metrics import classification_report
 from .soft_targets import load
 from .train_common import load_splits
@@ -26,7 +27,7 @@ from .train_common import load_splits
 
 def score(logits: Sequence[np.ndarray], labels: np.ndarray, temperature: float) -> dict:
     """Accuracy and macro F1 of the teachers' averaged softmax at ``temperature``."""
-    probs = torch.stack([(torch.from_numpy(x) / temperature).softmax(-1) for x in logits]).mean(0)
+    probs = averaged(torch.from_numpy(np.stack(logits)), temperature)
     rep = classification_report(labels, probs.argmax(-1).numpy())
     return {"accuracy": rep["accuracy"], "macro_f1": rep["macro_f1"]}
 
